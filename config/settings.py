@@ -1,0 +1,326 @@
+"""Settings for the kit, read once from the environment (and an optional `.env` file).
+
+Every knob is read here, once, with its default beside it. Secure by default: DEBUG is
+off, a missing SECRET_KEY stops start-up outside DEBUG, and every API route is private
+unless it says otherwise. The full list, with what each knob does, is in README.md.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# An optional `.env` beside manage.py; real environment variables win over it.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# ---------------------------------------------------------------------------------------
+# Core
+# ---------------------------------------------------------------------------------------
+# Development mode: tracebacks, plain-HTTP cookies, no SSL redirect. Never in production.
+DEBUG = env.bool("DEBUG", default=False)
+
+# Signs sessions, CSRF tokens, password-reset links and (with HS*) JWTs.
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set: set SECRET_KEY in the environment or .env "
+            "(or DEBUG=true for local development)."
+        )
+    SECRET_KEY = "insecure-development-only-key-never-use-in-production-0123456789"  # noqa: S105
+# Old keys that still verify (sessions, reset links) while SECRET_KEY is being rotated.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+
+# Host names this site answers to; in DEBUG the local ones are always allowed.
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
+if DEBUG:
+    ALLOWED_HOSTS += ["localhost", "127.0.0.1", "[::1]", "testserver"]
+# Origins (scheme://host[:port]) trusted for unsafe cross-origin requests with CSRF.
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Proxy addresses or CIDR ranges whose X-Forwarded-For / X-Forwarded-Proto are believed.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    # Django
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    # Third party
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    # The kit
+    "accounts",
+    "api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.branding",
+            ],
+        },
+    },
+]
+
+# ---------------------------------------------------------------------------------------
+# Database and cache
+# ---------------------------------------------------------------------------------------
+# SQLite file by default; postgres://user@host:5432/name for PostgreSQL (psycopg 3).
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Seconds a database connection is kept open between requests (0 = reconnect each time).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE takes the write lock when a transaction starts, so two writers queue
+    # instead of one failing with "database is locked" half-way through.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
+
+# CACHE_URL (any django-environ cache URL) or REDIS_URL; local memory otherwise.
+_cache_url = env.str("CACHE_URL", default="") or env.str("REDIS_URL", default="")
+if _cache_url.startswith(("redis://", "rediss://", "unix://")):
+    # Django's own Redis backend (django-environ would pick django-redis).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": "kit",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+elif _cache_url:
+    CACHES = {"default": env.cache_url_config(_cache_url)}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "kit",
+        }
+    }
+
+# ---------------------------------------------------------------------------------------
+# Users, passwords and browser sessions
+# ---------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+# ModelBackend signs in with a username or an e-mail (User.objects.get_by_natural_key).
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:account"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Argon2 first; older PBKDF2 hashes still verify and are upgraded at the next sign-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Browser-session lifetime in seconds (two weeks, Django's default).
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=1209600)
+
+# ---------------------------------------------------------------------------------------
+# HTTPS and security headers
+# ---------------------------------------------------------------------------------------
+# Redirect plain HTTP to HTTPS (never /healthz, so probes work on plain HTTP).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Behind a TLS-terminating proxy: believe X-Forwarded-Proto (the proxy must set it).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Seconds browsers remember to use HTTPS only (HSTS); 0 turns it off.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+X_FRAME_OPTIONS = "DENY"
+
+# ---------------------------------------------------------------------------------------
+# E-mail
+# ---------------------------------------------------------------------------------------
+# consolemail:// prints mails to the console; smtp+tls://user:pass@host:587 sends them.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
+
+# ---------------------------------------------------------------------------------------
+# Static files, time, language
+# ---------------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# ---------------------------------------------------------------------------------------
+# REST API
+# ---------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    # Private by default: a route that should be public says so with AllowAny.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Kit API",
+    "DESCRIPTION": "Authentication for browsers, mobile apps and services.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# ---------------------------------------------------------------------------------------
+# Tokens (JWT)
+# ---------------------------------------------------------------------------------------
+# HS256/384/512, RS256/384/512 or ES256/384/512.
+JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="HS256")
+# PEM text or a path to a PEM file; for HS* the signing key defaults to SECRET_KEY.
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="")
+JWT_VERIFYING_KEY = env.str("JWT_VERIFYING_KEY", default="")
+# The `kid` header of tokens signed with JWT_SIGNING_KEY.
+JWT_KEY_ID = env.str("JWT_KEY_ID", default="")
+# Earlier keys still accepted during a rotation: "kid=PEM-or-path" entries, comma separated.
+JWT_OLD_VERIFYING_KEYS = env.list("JWT_OLD_VERIFYING_KEYS", default=[])
+# `iss` and `aud` claims written into tokens and required on the way in, when set.
+JWT_ISSUER = env.str("JWT_ISSUER", default="") or None
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="") or None
+# Lifetimes in seconds.
+JWT_ACCESS_TOKEN_LIFETIME = env.int("JWT_ACCESS_TOKEN_LIFETIME", default=300)
+JWT_REFRESH_TOKEN_LIFETIME = env.int("JWT_REFRESH_TOKEN_LIFETIME", default=2592000)
+# Refuse an access token used from another client address than it was issued to.
+JWT_BIND_IP = env.bool("JWT_BIND_IP", default=False)
+# Encrypt tokens (JWE) so clients cannot read the claims; needs JWT_ENCRYPTION_KEY.
+JWT_ENCRYPT = env.bool("JWT_ENCRYPT", default=False)
+JWT_ENCRYPTION_KEY = env.str("JWT_ENCRYPTION_KEY", default="")
+
+SIMPLE_JWT = {
+    "ALGORITHM": JWT_ALGORITHM,
+    "SIGNING_KEY": JWT_SIGNING_KEY or SECRET_KEY,
+    "VERIFYING_KEY": JWT_VERIFYING_KEY or None,
+    "ISSUER": JWT_ISSUER,
+    "AUDIENCE": JWT_AUDIENCE,
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=JWT_ACCESS_TOKEN_LIFETIME),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=JWT_REFRESH_TOKEN_LIFETIME),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "sub",
+    "TOKEN_TYPE_CLAIM": "token_type",
+    "JTI_CLAIM": "jti",
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "UPDATE_LAST_LOGIN": False,
+    "ROTATE_REFRESH_TOKENS": True,
+}
+
+# ---------------------------------------------------------------------------------------
+# The kit's own knobs
+# ---------------------------------------------------------------------------------------
+ACCOUNTS = {
+    # Name shown in page titles, the admin and e-mails.
+    "SITE_NAME": env.str("ACCOUNTS_SITE_NAME", default="Kit"),
+    # Active device sessions a user may hold (0 = no limit).
+    "MAX_DEVICES": env.int("ACCOUNTS_MAX_DEVICES", default=5),
+    # At the limit: "reject" the new sign-in, or "evict_oldest" (least recently used).
+    "DEVICE_LIMIT_POLICY": env.str("ACCOUNTS_DEVICE_LIMIT_POLICY", default="reject"),
+    # Absolute cap on a device session's age in seconds, however often it refreshes.
+    "SESSION_MAX_AGE": env.int("ACCOUNTS_SESSION_MAX_AGE", default=7776000),
+    # Seconds during which the refresh token exchanged just before the current one still
+    # gets a fresh pair (apps that retry after a lost response); 0 = reuse always revokes.
+    "REFRESH_REUSE_GRACE_SECONDS": env.int("ACCOUNTS_REFRESH_REUSE_GRACE_SECONDS", default=0),
+    # Days ended device sessions and audit events are kept before flush_expired_sessions.
+    "SESSION_RETENTION_DAYS": env.int("ACCOUNTS_SESSION_RETENTION_DAYS", default=30),
+    "AUDIT_RETENTION_DAYS": env.int("ACCOUNTS_AUDIT_RETENTION_DAYS", default=365),
+    # Let anyone create an account (HTML and API sign-up).
+    "ALLOW_SIGNUP": env.bool("ACCOUNTS_ALLOW_SIGNUP", default=False),
+    # Backend of accounts.auth.login/logout when none is named: "session" or "jwt".
+    "DEFAULT_AUTH_BACKEND": env.str("ACCOUNTS_DEFAULT_AUTH_BACKEND", default="session"),
+    # Dotted path of a function(user) -> dict of extra access-token claims.
+    "TOKEN_CLAIMS": env.str("ACCOUNTS_TOKEN_CLAIMS", default="") or None,
+    # Failed sign-ins per account or client address before a lockout, and its length.
+    "LOGIN_FAILURE_LIMIT": env.int("ACCOUNTS_LOGIN_FAILURE_LIMIT", default=5),
+    "LOCKOUT_SECONDS": env.int("ACCOUNTS_LOCKOUT_SECONDS", default=900),
+}
+
+# Secret of the API-key hashes, apart from SECRET_KEY so rotating that voids no key.
+API_KEY_HASH_SECRET = env.str("API_KEY_HASH_SECRET", default="") or f"api-key:{SECRET_KEY}"
+
+# ---------------------------------------------------------------------------------------
+# Logging: to the console, where gunicorn and containers collect it.
+# ---------------------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}},
+}

@@ -1,0 +1,105 @@
+"""Fixtures shared by every suite, and the rules for suites that need outside services.
+
+Suites marked `postgres`, `redis` or `browser` run only where that service exists. A
+user's `make test` skips them and says so in its summary; CI names them in
+KIT_REQUIRE_SERVICES, which turns a missing service into an error so nothing silently
+stops being tested.
+"""
+
+import os
+import shutil
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+# Comma-separated markers that must run here (CI: "postgres,redis,browser").
+REQUIRED_SUITES = {m for m in os.environ.get("KIT_REQUIRE_SERVICES", "").split(",") if m}
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+SERVICE_MARKERS = ("postgres", "redis", "browser")
+
+
+def _missing_service(marker_name):
+    """Why a suite with this marker cannot run here, or None when it can."""
+    if marker_name == "postgres" and settings.DATABASES["default"]["ENGINE"] != (
+        "django.db.backends.postgresql"
+    ):
+        return "PostgreSQL suite: set DATABASE_URL=postgres://..."
+    if marker_name == "redis" and "redis" not in settings.CACHES["default"]["BACKEND"].lower():
+        return "Redis suite: set REDIS_URL=redis://..."
+    if marker_name == "browser" and not CHROMIUM:
+        return "browser suite: install Chromium (apt-get install chromium)"
+    return None
+
+
+_skipped_suites = set()
+
+
+def pytest_collection_modifyitems(config, items):
+    for marker in REQUIRED_SUITES:
+        reason = _missing_service(marker)
+        if reason:
+            raise pytest.UsageError(f"KIT_REQUIRE_SERVICES names {marker}, but: {reason}")
+    for item in items:
+        for marker in SERVICE_MARKERS:
+            reason = item.get_closest_marker(marker) and _missing_service(marker)
+            if reason:
+                _skipped_suites.add(reason)
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _skipped_suites:
+        terminalreporter.section("suites skipped on this machine")
+        for reason in sorted(_skipped_suites):
+            terminalreporter.write_line(f"skipped: {reason}")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """MD5 first in tests so the suite stays fast; Argon2 stays available and tests of
+    the hasher itself put it back first."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        *settings.PASSWORD_HASHERS,
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _static_files_without_manifest(settings):
+    """The manifest exists only after collectstatic (the Docker build runs it)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def password():
+    return DEFAULT_PASSWORD
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def make_user(db):
+    return UserFactory
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
