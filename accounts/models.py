@@ -1,8 +1,12 @@
-"""The kit's user model."""
+"""The kit's models: users, their device sessions, and the audit trail."""
 
+import uuid
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 class KitUserManager(UserManager):
@@ -45,3 +49,120 @@ class User(AbstractUser):
             f"{self.password}:{self.sessions_version}",
             algorithm="sha256",
         ).hexdigest()
+
+
+class DeviceSession(models.Model):
+    """One signed-in device of one user; every JWT pair belongs to exactly one.
+
+    The row is the source of truth; the cache holds a copy of its state that every
+    revocation writes through (accounts.session_state). A session is active while it is
+    not revoked and its current refresh token has not expired; `refresh_expires_at` never
+    passes `created_at + ACCOUNTS_SESSION_MAX_AGE`.
+    """
+
+    class RevokeReason(models.TextChoices):
+        LOGOUT = "logout", "Signed out"
+        LOGOUT_ALL = "logout_all", "Signed out everywhere"
+        USER = "user", "Revoked by the user"
+        ADMIN = "admin", "Revoked by an administrator"
+        SERVICE = "service", "Revoked by a service"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
+        PASSWORD_RESET = "password_reset", "Password reset"
+        USER_DEACTIVATED = "user_deactivated", "User deactivated"
+        USER_DELETED = "user_deleted", "User deleted"
+        REFRESH_REUSED = "refresh_reused", "Refresh token reused"
+        DEVICE_LIMIT = "device_limit", "Evicted by the device limit"
+        REPLACED = "replaced", "Replaced by a new sign-in on the device"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="device_sessions"
+    )
+    device_id = models.CharField(max_length=128)
+    name = models.CharField(max_length=100, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(default=timezone.now)
+    # The `jti` of the one refresh token that may be exchanged next, and the one before it
+    # (for reuse detection and the optional grace window).
+    refresh_jti = models.CharField(max_length=64)
+    previous_refresh_jti = models.CharField(max_length=64, blank=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    refresh_expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=32, choices=RevokeReason.choices, blank=True)
+
+    class Meta:
+        ordering = ["-last_used_at"]
+        indexes = [
+            models.Index(fields=["user", "revoked_at"], name="devsess_user_revoked_idx"),
+            models.Index(fields=["revoked_at"], name="devsess_revoked_idx"),
+        ]
+        constraints = [
+            # One live session per device of a user; a new sign-in replaces the old one.
+            models.UniqueConstraint(
+                fields=["user", "device_id"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="devsess_one_live_per_device",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name or self.device_id} ({self.user_id})"
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None and self.refresh_expires_at > timezone.now()
+
+
+class AuthEvent(models.Model):
+    """Append-only audit trail of sign-ins, refreshes, revocations and API-key use.
+
+    Never holds a token, a key or a password: only who, what, when, from where.
+    """
+
+    class Kind(models.TextChoices):
+        LOGIN_SUCCEEDED = "login_succeeded", "Sign-in succeeded"
+        LOGIN_FAILED = "login_failed", "Sign-in failed"
+        LOGIN_LOCKED_OUT = "login_locked_out", "Sign-in refused: locked out"
+        REFRESH_REUSED = "refresh_reused", "Refresh token reuse detected"
+        DEVICE_MISMATCH = "device_mismatch", "Refresh from another device"
+        DEVICE_LIMIT_REACHED = "device_limit_reached", "Device limit reached"
+        SESSION_REVOKED = "session_revoked", "Device session revoked"
+        LOGOUT = "logout", "Signed out"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
+        PASSWORD_RESET = "password_reset", "Password reset"
+        API_KEY_CREATED = "api_key_created", "API key created"
+        API_KEY_REVOKED = "api_key_revoked", "API key revoked"
+        API_KEY_REFUSED = "api_key_refused", "API key refused"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="auth_events",
+    )
+    # The name as typed or as it was then: kept when the user is deleted.
+    username = models.CharField(max_length=254, blank=True)
+    # Who caused it when that is not the user (an administrator, a service key).
+    actor = models.CharField(max_length=254, blank=True)
+    session_id = models.UUIDField(null=True, blank=True, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    # Small structured facts (a revoke reason, a key prefix); never a secret.
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.kind} {self.username}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)

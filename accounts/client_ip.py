@@ -1,0 +1,62 @@
+"""The client's address, believed from proxy headers only when the peer is a trusted proxy.
+
+TRUSTED_PROXIES lists addresses or CIDR ranges. From any other peer, X-Forwarded-For and
+X-Forwarded-Proto are ignored (and the latter removed, so Django's SECURE_PROXY_SSL_HEADER
+cannot be spoofed). Lockouts, the audit trail and device sessions all read
+`request.client_ip`.
+"""
+
+import ipaddress
+from functools import lru_cache
+
+from django.conf import settings
+
+
+@lru_cache(maxsize=8)
+def _networks(trusted):
+    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in trusted if entry)
+
+
+def _is_trusted(address, networks):
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_ip(meta, trusted_proxies=None):
+    """The address of the client that sent this request (a string, or None)."""
+    networks = _networks(
+        tuple(trusted_proxies if trusted_proxies is not None else settings.TRUSTED_PROXIES)
+    )
+    peer = meta.get("REMOTE_ADDR") or None
+    if not peer or not _is_trusted(peer, networks):
+        return peer
+    # Walk X-Forwarded-For from the right: the first hop that is not one of our proxies
+    # is the client; anything left of it was written by the client and proves nothing.
+    hops = [hop.strip() for hop in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return peer
+        if not _is_trusted(hop, networks):
+            return hop
+    return hops[0] if hops else peer
+
+
+class ClientIPMiddleware:
+    """Sets `request.client_ip`; drops X-Forwarded-Proto unless a trusted proxy sent it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        peer_trusted = _is_trusted(
+            request.META.get("REMOTE_ADDR", ""), _networks(tuple(settings.TRUSTED_PROXIES))
+        )
+        if not peer_trusted:
+            request.META.pop("HTTP_X_FORWARDED_PROTO", None)
+        request.client_ip = client_ip(request.META)
+        return self.get_response(request)
