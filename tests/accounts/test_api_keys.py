@@ -228,16 +228,22 @@ def test_revocation_reaches_a_cached_key_on_the_next_call(
 
 
 def test_a_stale_read_cannot_overwrite_a_revocation_in_the_cache(
-    make_api_key, shared_key_cache, django_capture_on_commit_callbacks
+    make_api_key, shared_key_cache, django_capture_on_commit_callbacks, monkeypatch
 ):
-    """A request that read the row just before the revocation committed repopulates with
-    cache.add, which leaves the revoked state written through meanwhile in place."""
+    """A request misses the cache and reads the row; the key is revoked before that request
+    repopulates the cache. Its repopulation (cache.add) must leave the revocation in place."""
     api_key, raw_key = make_api_key()
-    stale_state = api_keys._state_from_db(api_key.prefix)
-    with django_capture_on_commit_callbacks(execute=True):
-        revoke_api_key(api_key)
+    read_row = api_keys._state_from_db
 
-    cache.add(f"apikey:{api_key.prefix}", stale_state, api_keys.CACHE_TIMEOUT)
+    def read_then_get_revoked(prefix):
+        state = read_row(prefix)
+        monkeypatch.setattr(api_keys, "_state_from_db", read_row)
+        with django_capture_on_commit_callbacks(execute=True):
+            revoke_api_key(ApiKey.objects.get(prefix=prefix))
+        return state
+
+    monkeypatch.setattr(api_keys, "_state_from_db", read_then_get_revoked)
+    authenticate_api_key(raw_key)  # began before the revocation: still served
 
     with pytest.raises(InvalidApiKeyError):
         authenticate_api_key(raw_key)
