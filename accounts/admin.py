@@ -124,9 +124,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
             "api_key": obj,
             "raw_key": obj.__dict__.pop("_raw_key"),
         }
-        response = TemplateResponse(request, "admin/accounts/apikey/created.html", context)
-        response["Cache-Control"] = "no-store"
-        return response
+        # Admin views are never_cache: the page is sent with Cache-Control: no-store.
+        return TemplateResponse(request, "admin/accounts/apikey/created.html", context)
 
     @admin.action(description="Revoke selected keys", permissions=["change"])
     def revoke_selected(self, request, queryset):

@@ -51,9 +51,7 @@ def test_the_authorization_header_works_too(api_client, make_api_key, scheme):
 
 def test_both_headers_with_the_same_key_are_accepted(api_client, make_api_key):
     _, raw_key = make_api_key()
-    response = api_client.get(
-        PING, HTTP_X_API_KEY=raw_key, HTTP_AUTHORIZATION=f"Api-Key {raw_key}"
-    )
+    response = api_client.get(PING, HTTP_X_API_KEY=raw_key, HTTP_AUTHORIZATION=f"Api-Key {raw_key}")
     assert response.status_code == 200
 
 
@@ -65,7 +63,9 @@ def test_both_headers_with_different_keys_are_refused(api_client, make_api_key):
     assert response.json()["code"] == "api_key_invalid"
 
 
-@pytest.mark.parametrize("headers", [{}, {"HTTP_X_API_KEY": "  "}, {"HTTP_AUTHORIZATION": "Api-Key"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"HTTP_X_API_KEY": "  "}, {"HTTP_AUTHORIZATION": "Api-Key"}]
+)
 def test_no_key_is_401_api_key_missing(api_client, headers):
     response = api_client.get(PING, **headers)
     assert response.status_code == 401
