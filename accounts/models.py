@@ -1,12 +1,15 @@
-"""The kit's models: users, their device sessions, and the audit trail."""
+"""The kit's models: users, their device sessions, the audit trail and API keys."""
 
 import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from accounts.scopes import validate_scopes
 
 
 class KitUserManager(UserManager):
@@ -166,3 +169,55 @@ class AuthEvent(models.Model):
         if self.pk is not None:
             raise ValueError("Audit events are append-only.")
         super().save(*args, **kwargs)
+
+
+class ApiKey(models.Model):
+    """A credential another service sends as `kit_<prefix>_<secret>`.
+
+    Only `prefix` (public: shown in the admin and logs) and an HMAC-SHA256 of the whole key
+    are stored; the key itself is shown once, at creation. Revocation is final. The owner
+    is the person accountable for the key, not an identity the key acts as: requests made
+    with it are never authenticated as the owner. Deleting the owner revokes their keys
+    (the rows stay, owner emptied, for the audit trail).
+    """
+
+    name = models.CharField(max_length=100, help_text="What uses it, e.g. “billing worker”.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="api_keys",
+        help_text="The person accountable for this key (optional).",
+    )
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    hashed_secret = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(default=list, validators=[validate_scopes])
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty: the key does not expire."
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Written at most once a minute per key, not on every request.
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix})"
+
+    def clean(self):
+        if self._state.adding and self.expires_at is not None and self.expires_at <= timezone.now():
+            raise ValidationError({"expires_at": "Choose a time in the future."})
+
+    @property
+    def status(self):
+        """ "revoked", "expired" or "active"."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= timezone.now():
+            return "expired"
+        return "active"

@@ -3,7 +3,16 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-v1_patterns = []
+from api.views import service
+
+v1_patterns = [
+    path("service/ping/", service.PingView.as_view(), name="service-ping"),
+    path(
+        "service/users/<int:user_id>/",
+        service.UserDetailView.as_view(),
+        name="service-user-detail",
+    ),
+]
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

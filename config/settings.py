@@ -313,6 +313,9 @@ ACCOUNTS = {
 
 # Secret of the API-key hashes, apart from SECRET_KEY so rotating that voids no key.
 API_KEY_HASH_SECRET = env.str("API_KEY_HASH_SECRET", default="") or f"api-key:{SECRET_KEY}"
+# A product's own API-key scopes beside the kit's (accounts/scopes.py), e.g.
+# {"orders:read": "Read orders"}; then `HasScope("orders:read")` on its service routes.
+API_KEY_EXTRA_SCOPES = {}
 
 # ---------------------------------------------------------------------------------------
 # Logging: to the console, where gunicorn and containers collect it.

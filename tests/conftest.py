@@ -103,3 +103,21 @@ def make_user(db):
 @pytest.fixture
 def api_client():
     return APIClient()
+
+
+@pytest.fixture
+def make_api_key(db):
+    """make_api_key(scopes=[...], **fields) -> (ApiKey, raw_key)."""
+    from accounts.api_keys import create_api_key
+
+    def make(*, name="billing worker", scopes=("users:read",), **fields):
+        return create_api_key(name=name, scopes=list(scopes), **fields)
+
+    return make
+
+
+@pytest.fixture
+def shared_key_cache(monkeypatch):
+    """Cache API keys even on local memory: in one test process it behaves like the shared
+    cache (Redis) of a deployment, so the cached path is tested on every run."""
+    monkeypatch.setattr("accounts.api_keys._cache_is_shared", lambda: True)

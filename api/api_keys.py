@@ -1,0 +1,131 @@
+"""What a service route needs: API-key authentication, scope permissions, a base view.
+
+A service route takes an API key and nothing else (a JWT or a browser session is not
+a key: 401 `api_key_missing`). Copy `api/views/service.py`:
+
+    class OrdersView(ServiceView):
+        permission_classes = [HasScope("orders:read")]
+
+A request authenticated by a key has `request.auth` = the ApiKey and `request.user` =
+AnonymousUser: a key never acts as its owner, so `IsAuthenticated` and every user route
+stay closed to keys.
+"""
+
+import functools
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ImproperlyConfigured
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+from rest_framework.permissions import BasePermission
+from rest_framework.views import APIView
+
+from accounts.api_keys import InvalidApiKeyError, authenticate_api_key
+from accounts.models import ApiKey
+from accounts.scopes import declared_scopes
+
+
+class InsufficientScope(PermissionDenied):
+    default_code = "insufficient_scope"
+
+
+def api_key_from_headers(request):
+    """The key sent as `X-API-Key: <key>` or `Authorization: Api-Key <key>`, or None.
+
+    Both headers with different keys are ambiguous: refused as an invalid key."""
+    header_key = request.META.get("HTTP_X_API_KEY", "").strip()
+    scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    authorization_key = credentials.strip() if scheme.lower() == "api-key" else ""
+    if header_key and authorization_key and header_key != authorization_key:
+        raise AuthenticationFailed(
+            "Two different API keys were sent; send one.", code="api_key_invalid"
+        )
+    return header_key or authorization_key or None
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """Authenticates `X-API-Key` / `Authorization: Api-Key`; `request.auth` is the ApiKey."""
+
+    def authenticate(self, request):
+        raw_key = api_key_from_headers(request)
+        if raw_key is None:
+            return None
+        try:
+            api_key = authenticate_api_key(raw_key, request=request)
+        except InvalidApiKeyError:
+            raise AuthenticationFailed(
+                "The API key is unknown, revoked or expired.", code="api_key_invalid"
+            ) from None
+        return (AnonymousUser(), api_key)
+
+    def authenticate_header(self, request):
+        return 'Api-Key realm="api"'
+
+
+class HasApiKey(BasePermission):
+    """Any valid API key. Without one (no key, or a JWT or session instead): 401."""
+
+    def has_permission(self, request, view):
+        if not isinstance(request.auth, ApiKey):
+            raise AuthenticationFailed(
+                "This route needs an API key (X-API-Key or Authorization: Api-Key).",
+                code="api_key_missing",
+            )
+        return True
+
+
+@functools.cache
+def HasScope(scope):  # noqa: N802 - reads as a permission class where routes declare it
+    """The permission class for keys carrying `scope`; 403 `insufficient_scope` otherwise.
+
+    An undeclared scope raises ImproperlyConfigured when the route module is imported, so
+    a typo stops start-up instead of locking out (or letting in) every caller."""
+    if scope not in declared_scopes():
+        raise ImproperlyConfigured(
+            f"HasScope({scope!r}): undeclared scope. Declare it in accounts.scopes.SCOPES "
+            "or settings.API_KEY_EXTRA_SCOPES."
+        )
+
+    class _HasScope(HasApiKey):
+        required_scope = scope
+
+        def has_permission(self, request, view):
+            super().has_permission(request, view)
+            if scope not in request.auth.scopes:
+                raise InsufficientScope(
+                    {"detail": f"This API key lacks the scope {scope}.", "required_scope": scope}
+                )
+            return True
+
+    _HasScope.__name__ = _HasScope.__qualname__ = f"HasScope({scope!r})"
+    return _HasScope
+
+
+class ServiceView(APIView):
+    """Base of every service route: an API key and nothing else; any valid key passes
+    unless the route declares `permission_classes = [HasScope("...")]`."""
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasApiKey]
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents the two ways of sending a key in the OpenAPI schema (either one)."""
+
+    target_class = ApiKeyAuthentication
+    name = ["ApiKeyHeader", "ApiKeyAuthorization"]
+
+    def get_security_requirement(self, auto_schema):
+        return [{"ApiKeyHeader": []}, {"ApiKeyAuthorization": []}]
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": "`Api-Key <key>`",
+            },
+        ]
