@@ -7,8 +7,8 @@ starts at the first failure and lasts one window of ACCOUNTS["LOCKOUT_SECONDS"];
 counter reaches ACCOUNTS["LOGIN_FAILURE_LIMIT"] within it, that account or address is
 locked for ACCOUNTS["LOCKOUT_SECONDS"].
 
-While locked, `LockoutBackend` (first in AUTHENTICATION_BACKENDS) raises PermissionDenied,
-so `authenticate()` stops before ModelBackend runs the password hasher, and it records
+While locked, `LockoutModelBackend` (the AUTHENTICATION_BACKENDS entry) raises
+PermissionDenied, so `authenticate()` stops before the password hasher runs, and it records
 `request.lockout_retry_after` (seconds). An unknown name locks exactly like a real one, so
 the refusal reveals nothing about which accounts exist.
 
@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.backends import BaseBackend
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -185,25 +185,26 @@ def reset_account(username):
     clear_lockout(ACCOUNT, normalise_username(username))
 
 
-class LockoutBackend(BaseBackend):
-    """First in AUTHENTICATION_BACKENDS: refuses a locked sign-in before any hasher runs.
+class LockoutModelBackend(ModelBackend):
+    """Django's ModelBackend behind the lockout: a locked-out sign-in is refused before the
+    password hasher runs.
 
-    Never signs anyone in itself; raising PermissionDenied makes `authenticate()` skip the
-    remaining backends and send `user_login_failed`.
+    The kit's one authentication backend (so `login(request, user)` needs no `backend=`
+    argument). Raising PermissionDenied makes `authenticate()` stop and send
+    `user_login_failed`, exactly as for a wrong password.
     """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
-        if password is None:
-            return None  # not a password sign-in
-        username = username or kwargs.get(get_user_model().USERNAME_FIELD)
-        retry_after = lockout_retry_after(request, username)
-        if retry_after is None:
-            return None
-        if request is not None:
-            # On the Django request even when DRF's Request wraps it, so views, forms and
-            # the middleware below all see it.
-            getattr(request, "_request", request).lockout_retry_after = retry_after
-        raise PermissionDenied(lockout_message(retry_after))
+        if password is not None:
+            name = username or kwargs.get(get_user_model().USERNAME_FIELD)
+            retry_after = lockout_retry_after(request, name)
+            if retry_after is not None:
+                if request is not None:
+                    # On the Django request even when DRF's Request wraps it, so views,
+                    # forms and LockoutMiddleware all see it.
+                    getattr(request, "_request", request).lockout_retry_after = retry_after
+                raise PermissionDenied(lockout_message(retry_after))
+        return super().authenticate(request, username=username, password=password, **kwargs)
 
 
 @receiver(user_login_failed, dispatch_uid="accounts.lockout.count_failure")
@@ -262,4 +263,3 @@ def too_many_attempts_response(request):
     )
     response["Retry-After"] = str(retry_after)
     return response
-

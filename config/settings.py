@@ -144,12 +144,10 @@ else:
 # Users, passwords and browser sessions
 # ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-# ModelBackend signs in with a username or an e-mail (User.objects.get_by_natural_key).
-# LockoutBackend first: a locked-out sign-in stops there, before any password hasher runs.
-AUTHENTICATION_BACKENDS = [
-    "accounts.lockout.LockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
+# ModelBackend behind the brute-force lockout: a locked-out sign-in is refused before any
+# password hasher runs. Signs in with a username or an e-mail (get_by_natural_key). A
+# backend added here must come after it, or it escapes the lockout.
+AUTHENTICATION_BACKENDS = ["accounts.lockout.LockoutModelBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:account"
 LOGOUT_REDIRECT_URL = "accounts:login"
