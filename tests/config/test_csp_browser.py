@@ -33,8 +33,10 @@ def page():
             page.violations = []
             page.on(
                 "console",
-                lambda message: "Content Security Policy" in message.text
-                and page.violations.append(message.text),
+                lambda message: (
+                    "Content Security Policy" in message.text
+                    and page.violations.append(message.text)
+                ),
             )
             yield page
             browser.close()

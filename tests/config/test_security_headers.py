@@ -14,10 +14,10 @@ ALLOWED = "https://app.example.com"
 
 def directives(response):
     policy = response["Content-Security-Policy"]
-    return dict(
-        (name, set(values))
+    return {
+        name: set(values)
         for name, *values in (part.split() for part in policy.split(";") if part.strip())
-    )
+    }
 
 
 @pytest.mark.parametrize("path", [HTML_PAGE, DOCS, API, "/admin/login/"])
