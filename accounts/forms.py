@@ -1,10 +1,10 @@
 """Forms of the HTML pages."""
 
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 
-from accounts.lockout import lockout_message
+from accounts.lockout import lockout_message, verify_password
 
 
 class LockoutFormMixin:
@@ -28,3 +28,27 @@ class LockoutAuthenticationForm(LockoutFormMixin, AuthenticationForm):
 
 class LockoutAdminAuthenticationForm(LockoutFormMixin, AdminAuthenticationForm):
     """The sign-in form of /admin/login/."""
+
+
+class LockoutPasswordChangeMixin:
+    """For PasswordChangeForm and its subclasses: the old password is checked behind the
+    lockout (failures count, a locked account is refused without hashing). The form needs
+    the request: pass `request=` when building it (a PasswordChangeView subclass's
+    get_form_kwargs)."""
+
+    def __init__(self, *args, request=None, **kwargs):
+        self.request = request
+        super().__init__(*args, **kwargs)
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        if verify_password(self.request, self.user, old_password):
+            return old_password
+        retry_after = getattr(self.request, "lockout_retry_after", None)
+        if retry_after is not None:
+            raise ValidationError(lockout_message(retry_after), code="too_many_attempts")
+        raise ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+
+
+class LockoutPasswordChangeForm(LockoutPasswordChangeMixin, PasswordChangeForm):
+    """The password-change form, with the old password behind the lockout."""

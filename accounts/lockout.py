@@ -200,11 +200,30 @@ class LockoutModelBackend(ModelBackend):
             retry_after = lockout_retry_after(request, name)
             if retry_after is not None:
                 if request is not None:
-                    # On the Django request even when DRF's Request wraps it, so views,
-                    # forms and LockoutMiddleware all see it.
-                    getattr(request, "_request", request).lockout_retry_after = retry_after
+                    _mark_locked(request, retry_after)
                 raise PermissionDenied(lockout_message(retry_after))
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def _mark_locked(request, retry_after):
+    # On the Django request even when DRF's Request wraps it, so views, forms and
+    # LockoutMiddleware all see it.
+    getattr(request, "_request", request).lockout_retry_after = retry_after
+
+
+def verify_password(request, user, raw_password):
+    """`user.check_password` behind the lockout, for routes that re-check the password of a
+    signed-in user (password change): False while locked (without hashing, and with
+    `request.lockout_retry_after` set) or when wrong (counted as a failure)."""
+    name = user.get_username()
+    retry_after = lockout_retry_after(request, name)
+    if retry_after is not None:
+        _mark_locked(request, retry_after)
+        return False
+    if user.check_password(raw_password):
+        return True
+    register_failure(request, name)
+    return False
 
 
 @receiver(user_login_failed, dispatch_uid="accounts.lockout.count_failure")

@@ -333,3 +333,31 @@ def test_authenticate_timing_does_not_reveal_unknown_or_inactive_users(settings,
 
     medians = {name: statistics.median(times) for name, times in samples.items()}
     assert max(medians.values()) <= 1.2 * min(medians.values()), medians
+
+
+def test_password_change_old_password_counts_and_locks_without_hashing(
+    rf, user, password, hasher_calls
+):
+    from accounts.forms import LockoutPasswordChangeForm
+
+    def change(old):
+        request = rf.post("/accounts/password_change/", REMOTE_ADDR="198.51.100.30")
+        new = "n3w-Pass!word"
+        data = {"old_password": old, "new_password1": new, "new_password2": new}
+        return request, LockoutPasswordChangeForm(user, data, request=request)
+
+    for _ in range(LIMIT):
+        _, form = change("wrong")
+        assert form.errors["old_password"] == [
+            "Your old password was entered incorrectly. Please enter it again."
+        ]
+    before = hasher_calls()
+
+    request, form = change(password)
+
+    assert not form.is_valid()
+    assert form.errors["old_password"] == [
+        "Too many failed sign-in attempts. Try again in 10 minutes."
+    ]
+    assert request.lockout_retry_after == LOCKOUT_SECONDS
+    assert hasher_calls() == before
