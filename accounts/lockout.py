@@ -102,9 +102,8 @@ def lockout_retry_after(request, username):
     if not keys:
         return None
     try:
-        until_keys = {_cache_key("until", kind, value): (kind, value) for kind, value in keys}
-        locked = cache.get_many(list(until_keys))
-        latest = max((locked_until for locked_until in locked.values()), default=None)
+        locked = cache.get_many([_cache_key("until", kind, value) for kind, value in keys])
+        latest = max(locked.values(), default=None)
     except Exception:  # the cache is down: the database knows every lockout that started
         logger.warning("lockout: cache unreachable, checking lockouts in the database")
         latest = _latest_lockout_in_database(keys)
