@@ -313,7 +313,11 @@ def test_reset_account_ends_its_lockout(client, user, password):
 
 def test_authenticate_timing_does_not_reveal_unknown_or_inactive_users(settings, make_user):
     """Unknown user, wrong password and inactive user (right password) cost the same:
-    the real Argon2 hasher runs for each, so their medians are within 20%."""
+    the real Argon2 hasher runs for each, so their medians are within 20%.
+
+    On a shared machine a busy neighbour can skew one round, so up to three rounds are
+    measured and one clean round passes; a real leak (no hash for one case) is many times
+    faster in every round."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
     settings.ACCOUNTS = {**settings.ACCOUNTS, "LOGIN_FAILURE_LIMIT": 10_000}
     make_user(username="active")
@@ -324,15 +328,20 @@ def test_authenticate_timing_does_not_reveal_unknown_or_inactive_users(settings,
         "inactive": {"username": "inactive", "password": "correct-horse-battery-staple"},
     }
     authenticate(**attempts["wrong password"])  # warm-up (imports, first hash)
-    samples = {name: [] for name in attempts}
-    for _ in range(15):
-        for name, credentials in attempts.items():
-            start = time.perf_counter()
-            assert authenticate(**credentials) is None
-            samples[name].append(time.perf_counter() - start)
 
-    medians = {name: statistics.median(times) for name, times in samples.items()}
-    assert max(medians.values()) <= 1.2 * min(medians.values()), medians
+    rounds = []
+    for _ in range(3):
+        samples = {name: [] for name in attempts}
+        for _ in range(15):
+            for name, credentials in attempts.items():
+                start = time.perf_counter()
+                assert authenticate(**credentials) is None
+                samples[name].append(time.perf_counter() - start)
+        medians = {name: statistics.median(times) for name, times in samples.items()}
+        rounds.append(medians)
+        if max(medians.values()) <= 1.2 * min(medians.values()):
+            return
+    pytest.fail(f"median authenticate() times differ by more than 20%: {rounds}")
 
 
 def test_password_change_old_password_counts_and_locks_without_hashing(
