@@ -6,5 +6,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
-        # Connects the signal receivers of the API-key service.
-        from accounts import api_keys  # noqa: F401
+        # Connect the signal receivers: API keys (owner deleted) and lockouts (sign-in
+        # failed or succeeded).
+        from accounts import api_keys, lockout  # noqa: F401

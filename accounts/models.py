@@ -221,3 +221,31 @@ class ApiKey(models.Model):
         if self.expires_at is not None and self.expires_at <= timezone.now():
             return "expired"
         return "active"
+
+
+class Lockout(models.Model):
+    """An account or client address locked out by repeated failed sign-ins.
+
+    Written once when a lockout starts (the failure counters themselves live in the cache,
+    see accounts.lockout), so staff can list and clear lockouts in the admin.
+    """
+
+    class Kind(models.TextChoices):
+        ACCOUNT = "account", "Account (sign-in name as typed)"
+        ADDRESS = "address", "Client address"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # The normalised sign-in name, which may match no user, or the client address.
+    value = models.CharField(max_length=254)
+    failures = models.PositiveIntegerField()
+    locked_at = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-locked_until"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="lockout_one_per_key")
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.value} until {self.locked_until:%Y-%m-%d %H:%M:%S}"

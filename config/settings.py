@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
     # The kit
     "accounts",
     "api",
@@ -71,12 +72,17 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: decides which proxy headers are believed before anything reads them.
     "accounts.client_ip.ClientIPMiddleware",
+    # Before anything that can answer (CommonMiddleware), so API responses get CORS headers.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # 429 + Retry-After for a sign-in the lockout refused, whichever view handled it.
+    "accounts.lockout.LockoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -138,8 +144,10 @@ else:
 # Users, passwords and browser sessions
 # ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-# ModelBackend signs in with a username or an e-mail (User.objects.get_by_natural_key).
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# ModelBackend behind the brute-force lockout: a locked-out sign-in is refused before any
+# password hasher runs. Signs in with a username or an e-mail (get_by_natural_key). A
+# backend added here must come after it, or it escapes the lockout.
+AUTHENTICATION_BACKENDS = ["accounts.lockout.LockoutModelBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:account"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -180,6 +188,28 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp) on every response: no inline script anywhere, no
+# framing, no plugins. The API docs need no exception (the split Swagger view serves its
+# script as a file and our template moves its style to a file); Swagger UI's stylesheet
+# draws its icons as data: SVG images, hence img-src data:.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "frame-ancestors": ["'none'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    }
+}
+
+# CORS (django-cors-headers) for /api/ only, closed by default. Listed origins
+# (scheme://host[:port]) may send credentials (cookies); for unsafe cookie requests they
+# must also be in CSRF_TRUSTED_ORIGINS and send X-CSRFToken (allowed by default).
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = True
 
 # ---------------------------------------------------------------------------------------
 # E-mail
