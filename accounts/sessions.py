@@ -133,7 +133,7 @@ def _audit_revoked(sessions, *, reason, actor, request, user=None):
             user=user if user is not None else session.user,
             actor=actor,
             session_id=session.pk,
-            reason=reason,
+            reason=str(reason),
         )
 
 
@@ -460,7 +460,7 @@ def revoke_sessions_of_deleted_user(user):
             AuthEvent.Kind.SESSION_REVOKED,
             username=user.get_username(),
             session_id=session_id,
-            reason=Reason.USER_DELETED,
+            reason=str(Reason.USER_DELETED),
         )
     session_state.mark_revoked(ids)
 
