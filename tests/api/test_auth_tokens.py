@@ -86,9 +86,7 @@ def test_invalid_credentials_one_answer(api_client, make_user, password, case):
     make_user(username="ada", is_active=case != "inactive")
     username = "nobody" if case == "unknown" else "ada"
     secret = "wrong" if case == "wrong_password" else password
-    response = api_client.post(
-        TOKEN_URL, {"username": username, "password": secret}, format="json"
-    )
+    response = api_client.post(TOKEN_URL, {"username": username, "password": secret}, format="json")
     assert response.status_code == 401
     assert response.json() == {
         "code": "invalid_credentials",

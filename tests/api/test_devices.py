@@ -58,7 +58,8 @@ def test_revoke_one_device(sign_in, api_client, bearer):
 def test_cannot_revoke_another_users_device(sign_in, api_client, bearer, make_user):
     mine = sign_in(device_id="a").json()
     theirs = sign_in(device_id="a", username=make_user().username).json()
-    response = api_client.delete(f"{DEVICES_URL}{theirs['device']['id']}/", **bearer(mine["access"]))
+    url = f"{DEVICES_URL}{theirs['device']['id']}/"
+    response = api_client.delete(url, **bearer(mine["access"]))
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
     assert DeviceSession.objects.get(pk=theirs["device"]["id"]).revoked_at is None
@@ -105,12 +106,9 @@ def test_query_count_per_request(
 ):
     with django_capture_on_commit_callbacks(execute=True):  # as after a real commit
         access = sign_in().json()["access"]
-    if cache_is_shared():
-        # Redis: the state check is one cache get, no query.
-        expected = 0
-    else:
-        # Local memory (per process): the state check reads the row, one query.
-        expected = 1
+    # Redis: the state check is one cache get, no query. Local memory (per process): the
+    # state check reads the row, one query.
+    expected = 0 if cache_is_shared() else 1
     with django_assert_num_queries(expected):
         response = api_client.get("/claims/", **bearer(access))
     assert response.json()["username"]
@@ -141,9 +139,7 @@ def test_last_used_at_written_at_most_once_a_minute(
     assert DeviceSession.objects.get().last_used_at == after
 
 
-@override_settings(
-    CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-)
+@override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
 def test_per_process_cache_reads_the_row(sign_in, api_client, bearer, django_assert_num_queries):
     access = sign_in().json()["access"]
     with django_assert_num_queries(2):  # the state, the user for /me
