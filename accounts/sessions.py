@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Least
 from django.utils import timezone
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import session_state
@@ -111,6 +111,11 @@ def device_name_from_user_agent(user_agent):
     if platform or browser:
         return platform or browser
     return (user_agent.split(" ", 1)[0] or "Unknown device")[:_MAX_NAME]
+
+
+def _iso(moment):
+    """ISO 8601 UTC as the API writes it elsewhere (DRF's format, with a Z)."""
+    return serializers.DateTimeField().to_representation(moment)
 
 
 def _refresh_expiry(now, created_at):
@@ -230,7 +235,7 @@ def _enforce_device_limit(active, *, request, user):
         return
     raise DeviceLimitReached(
         [
-            {"id": str(s.pk), "name": s.name, "last_used_at": s.last_used_at.isoformat()}
+            {"id": str(s.pk), "name": s.name, "last_used_at": _iso(s.last_used_at)}
             for s in sorted(active, key=lambda s: s.last_used_at, reverse=True)
         ]
     )

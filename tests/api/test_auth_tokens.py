@@ -165,6 +165,7 @@ def test_device_limit_reject(sign_in, limit_two):
     assert body["code"] == "device_limit_reached"
     assert [d["id"] for d in body["devices"]] == [b["device"]["id"], a["device"]["id"]]
     assert set(body["devices"][0]) == {"id", "name", "last_used_at"}
+    assert body["devices"][0]["last_used_at"].endswith("Z")
     assert body["devices"][0]["name"] == "B"
     assert DeviceSession.objects.count() == 2
     assert AuthEvent.objects.filter(kind="device_limit_reached").count() == 1
