@@ -6,6 +6,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
-        # Connect the signal receivers: API keys (owner deleted) and lockouts (sign-in
-        # failed or succeeded).
-        from accounts import api_keys, lockout  # noqa: F401
+        # Connect the signal receivers: API keys (owner deleted), lockouts (sign-in failed
+        # or succeeded), device sessions (user deactivated or deleted).
+        from accounts import api_keys, lockout, signals  # noqa: F401
+
+        signals.connect()

@@ -18,4 +18,10 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "devices/<uuid:session_id>/revoke/",
+        views.revoke_device_session,
+        name="revoke_device_session",
+    ),
+    path("devices/sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
 ]

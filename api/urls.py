@@ -3,9 +3,19 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api.views import service
+from api.views import auth, devices, me, service
 
 v1_patterns = [
+    # Device sessions and tokens (mobile apps: Bearer)
+    path("auth/token/", auth.TokenObtainView.as_view(), name="token-obtain"),
+    path("auth/token/refresh/", auth.TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/token/verify/", auth.TokenVerifyView.as_view(), name="token-verify"),
+    path("auth/logout/", auth.LogoutView.as_view(), name="logout"),
+    path("auth/logout-all/", auth.LogoutAllView.as_view(), name="logout-all"),
+    path("me/", me.MeView.as_view(), name="me"),
+    path("devices/", devices.DeviceListView.as_view(), name="devices"),
+    path("devices/<uuid:session_id>/", devices.DeviceDetailView.as_view(), name="device-detail"),
+    # Service routes (API keys)
     path("service/ping/", service.PingView.as_view(), name="service-ping"),
     path(
         "service/users/<int:user_id>/",

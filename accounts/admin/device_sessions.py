@@ -1,0 +1,98 @@
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts import sessions
+from accounts.models import DeviceSession
+
+Reason = DeviceSession.RevokeReason
+# Never shown: knowing the current refresh `jti` helps nobody but a forger.
+_REFRESH_IDS = ("refresh_jti", "previous_refresh_jti")
+
+
+class DeviceSessionInline(admin.TabularInline):
+    """The user's device sessions, read-only (revoke them with the actions)."""
+
+    model = DeviceSession
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ["-last_used_at"]
+    fields = ("name", "device_id", "ip_address", "created_at", "last_used_at", "status")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="status")
+    def status(self, session):
+        return session_status(session)
+
+
+def session_status(session):
+    if session.revoked_at is not None:
+        return f"revoked ({session.get_revoke_reason_display()})"
+    return "active" if session.refresh_expires_at > timezone.now() else "expired"
+
+
+class SessionStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("revoked", "Revoked"), ("expired", "Expired")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True, refresh_expires_at__gt=now)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        if self.value() == "expired":
+            return queryset.filter(Q(revoked_at__isnull=True) & Q(refresh_expires_at__lte=now))
+        return queryset
+
+
+@admin.register(DeviceSession)
+class DeviceSessionAdmin(admin.ModelAdmin):
+    list_display = (
+        "user",
+        "name",
+        "device_id",
+        "ip_address",
+        "created_at",
+        "last_used_at",
+        "status",
+    )
+    list_filter = (SessionStatusFilter, "revoke_reason")
+    search_fields = ("user__username", "user__email", "device_id", "name")
+    list_select_related = ("user",)
+    actions = ["revoke_selected"]
+    exclude = _REFRESH_IDS
+    readonly_fields = [f.name for f in DeviceSession._meta.fields if f.name not in _REFRESH_IDS]
+
+    @admin.display(description="status")
+    def status(self, session):
+        return session_status(session)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Viewable; changes go through the revoke action only.
+        return False
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("accounts.change_devicesession")
+
+    @admin.action(description="Revoke selected sessions", permissions=["revoke"])
+    def revoke_selected(self, request, queryset):
+        actor = request.user.get_username()
+        count = sum(
+            sessions.revoke_session(session, reason=Reason.ADMIN, actor=actor, request=request)
+            for session in queryset.filter(revoked_at__isnull=True)
+        )
+        self.message_user(request, f"Revoked {count} device session(s).", messages.SUCCESS)

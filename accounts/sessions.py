@@ -1,0 +1,492 @@
+"""Device sessions: sign in, refresh, revoke, check. Every view, admin action, command and
+signal goes through these functions; none re-implements their rules.
+
+Errors are DRF exceptions carrying the contract's codes, so an API view lets them through
+and the error handler renders `{"code", "detail", ...}`.
+"""
+
+import contextlib
+import re
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_in
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Least
+from django.utils import timezone
+from rest_framework import exceptions, serializers
+from rest_framework_simplejwt.exceptions import TokenError
+
+from accounts import session_state
+from accounts.audit import record_event
+from accounts.models import AuthEvent, DeviceSession
+from accounts.tokens import (
+    RIGHTS_VERSION_CLAIM,
+    TokenPair,
+    decode_refresh,
+    issue_pair,
+    new_jti,
+    refresh_lifetime,
+)
+
+Reason = DeviceSession.RevokeReason
+DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_TOUCH_INTERVAL = 60  # seconds between last_used_at writes by access-token requests
+_MAX_NAME = DeviceSession._meta.get_field("name").max_length
+_MAX_USER_AGENT = DeviceSession._meta.get_field("user_agent").max_length
+
+
+# --- errors (the contract's codes) ------------------------------------------------------
+
+
+def token_invalid():
+    return exceptions.AuthenticationFailed(
+        "The token is invalid, malformed, expired or of the wrong type.", code="token_invalid"
+    )
+
+
+def session_revoked():
+    return exceptions.AuthenticationFailed(
+        "This device session has ended; sign in again.", code="session_revoked"
+    )
+
+
+class DeviceLimitReached(exceptions.PermissionDenied):
+    default_code = "device_limit_reached"
+
+    def __init__(self, devices):
+        super().__init__(
+            {
+                "detail": "The device limit is reached: sign out one of your devices first.",
+                "devices": devices,
+            },
+            code=self.default_code,
+        )
+
+
+# --- small helpers ----------------------------------------------------------------------
+
+
+def _config(name):
+    return settings.ACCOUNTS[name]
+
+
+def _client_ip(request):
+    if request is None:
+        return None
+    return getattr(request, "client_ip", None) or request.META.get("REMOTE_ADDR") or None
+
+
+def _user_agent(request):
+    return "" if request is None else request.META.get("HTTP_USER_AGENT", "")[:_MAX_USER_AGENT]
+
+
+_PLATFORMS = (
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("Macintosh", "Mac"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+
+
+def device_name_from_user_agent(user_agent):
+    """A readable default name: "Firefox on Linux", or the User-Agent's first word."""
+    platform = next((name for marker, name in _PLATFORMS if marker in user_agent), "")
+    browser = next((name for marker, name in _BROWSERS if marker in user_agent), "")
+    if platform and browser:
+        return f"{browser} on {platform}"
+    if platform or browser:
+        return platform or browser
+    return (user_agent.split(" ", 1)[0] or "Unknown device")[:_MAX_NAME]
+
+
+def _iso(moment):
+    """ISO 8601 UTC as the API writes it elsewhere (DRF's format, with a Z)."""
+    return serializers.DateTimeField().to_representation(moment)
+
+
+def _refresh_expiry(now, created_at):
+    """A full refresh lifetime from now, within the session's absolute cap."""
+    return min(now + refresh_lifetime(), created_at + timedelta(seconds=_config("SESSION_MAX_AGE")))
+
+
+def active_sessions(user):
+    """The user's active device sessions, most recently used first."""
+    return DeviceSession.objects.filter(
+        user_id=user.pk, revoked_at__isnull=True, refresh_expires_at__gt=timezone.now()
+    ).order_by("-last_used_at")
+
+
+def _audit_revoked(sessions, *, reason, actor, request, user=None):
+    for session in sessions:
+        record_event(
+            AuthEvent.Kind.SESSION_REVOKED,
+            request=request,
+            user=user if user is not None else session.user,
+            actor=actor,
+            session_id=session.pk,
+            reason=str(reason),
+        )
+
+
+def _revoke_rows(sessions, *, reason, actor="", request=None, user=None):
+    """Revoke these rows (in the caller's transaction), audit, and write through."""
+    ids = [s.pk for s in sessions]
+    if not ids:
+        return 0
+    now = timezone.now()
+    DeviceSession.objects.filter(pk__in=ids).update(revoked_at=now, revoke_reason=reason)
+    for session in sessions:
+        session.revoked_at, session.revoke_reason = now, reason
+    _audit_revoked(sessions, reason=reason, actor=actor, request=request, user=user)
+    session_state.mark_revoked(ids)
+    return len(ids)
+
+
+# --- sign-in ----------------------------------------------------------------------------
+
+
+def sign_in(*, request, user, device_id=None, device_name="", revoke_device_id=None):
+    """Open a device session for an authenticated `user`: -> (session, TokenPair).
+
+    One transaction holding the user's row lock, so concurrent sign-ins queue and the
+    device limit holds. The same `device_id` replaces its old session; `revoke_device_id`
+    (one of the user's active sessions) is revoked in the same transaction. At the limit,
+    policy `reject` raises DeviceLimitReached and `evict_oldest` revokes the least recently
+    used session.
+    """
+    device_id = device_id or uuid.uuid4().hex
+    user_agent = _user_agent(request)
+    try:
+        with transaction.atomic():
+            user = get_user_model().objects.select_for_update().get(pk=user.pk)
+            now = timezone.now()
+            live = list(
+                DeviceSession.objects.filter(user=user, revoked_at__isnull=True)
+                .select_related("user")
+                .order_by("last_used_at")
+            )
+            # Same device: the old session goes, whether or not its refresh has expired.
+            _revoke_rows(
+                [s for s in live if s.device_id == device_id],
+                reason=Reason.REPLACED,
+                request=request,
+                user=user,
+            )
+            active = [s for s in live if s.device_id != device_id and s.refresh_expires_at > now]
+            if revoke_device_id is not None:
+                lost = [s for s in active if str(s.pk) == str(revoke_device_id)]
+                if not lost:
+                    raise exceptions.ValidationError(
+                        {"revoke_device_id": ["Not one of your active device sessions."]}
+                    )
+                _revoke_rows(lost, reason=Reason.USER, request=request, user=user)
+                active.remove(lost[0])
+            _enforce_device_limit(active, request=request, user=user)
+
+            session = DeviceSession(
+                user=user,
+                device_id=device_id,
+                name=(device_name or device_name_from_user_agent(user_agent))[:_MAX_NAME],
+                user_agent=user_agent,
+                ip_address=_client_ip(request),
+                created_at=now,
+                last_used_at=now,
+                refresh_jti=new_jti(),
+            )
+            session.refresh_expires_at = _refresh_expiry(now, now)
+            session.save(force_insert=True)
+            pair = issue_pair(session, user, now=now)
+            record_event(
+                AuthEvent.Kind.LOGIN_SUCCEEDED, request=request, user=user, session_id=session.pk
+            )
+            user_logged_in.send(
+                sender=user.__class__, request=getattr(request, "_request", request), user=user
+            )
+            session_state.remember_new_session(session, user)
+            _mark_touched(session.pk)
+    except DeviceLimitReached:
+        record_event(AuthEvent.Kind.DEVICE_LIMIT_REACHED, request=request, user=user)
+        raise
+    return session, pair
+
+
+def _enforce_device_limit(active, *, request, user):
+    limit = _config("MAX_DEVICES")
+    if not limit or len(active) < limit:
+        return
+    if _config("DEVICE_LIMIT_POLICY") == "evict_oldest":
+        # `active` is ordered least recently used first.
+        evicted = active[: len(active) - limit + 1]
+        _revoke_rows(evicted, reason=Reason.DEVICE_LIMIT, request=request, user=user)
+        return
+    raise DeviceLimitReached(
+        [
+            {"id": str(s.pk), "name": s.name, "last_used_at": _iso(s.last_used_at)}
+            for s in sorted(active, key=lambda s: s.last_used_at, reverse=True)
+        ]
+    )
+
+
+def record_failed_sign_in(*, request, username):
+    """Audit a refused sign-in: the name as typed, no user (no enumeration, no password)."""
+    record_event(AuthEvent.Kind.LOGIN_FAILED, request=request, username=username or "")
+
+
+# --- refresh ----------------------------------------------------------------------------
+
+
+def _parse_refresh(raw_refresh):
+    try:
+        return decode_refresh(raw_refresh)
+    except TokenError as exc:
+        raise token_invalid() from exc
+
+
+def refresh(*, request, raw_refresh, device_id):
+    """Rotate: a new pair for the session of `raw_refresh` -> (session, TokenPair).
+
+    One conditional UPDATE does the rotation, so two concurrent exchanges of one token
+    cannot both win; when it changes nothing, the row says why.
+    """
+    token = _parse_refresh(raw_refresh)
+    now = timezone.now()
+    cap = Value(timedelta(seconds=_config("SESSION_MAX_AGE")))
+    rotated = DeviceSession.objects.filter(
+        pk=token.session_id,
+        user_id=token["sub"],
+        refresh_jti=token.jti,
+        device_id=device_id,
+        revoked_at__isnull=True,
+        refresh_expires_at__gt=now,
+    ).update(
+        refresh_jti=new_jti(),
+        previous_refresh_jti=token.jti,
+        rotated_at=now,
+        last_used_at=now,
+        refresh_expires_at=Least(Value(now + refresh_lifetime()), F("created_at") + cap),
+        ip_address=_client_ip(request),
+    )
+    if not rotated:
+        return _refresh_refused(token, request=request, device_id=device_id, now=now)
+    return _pair_for(token.session_id, now=now)
+
+
+def _pair_for(session_id, *, now):
+    session = DeviceSession.objects.select_related("user").filter(pk=session_id).first()
+    if session is None or not session.is_active or not session.user.is_active:
+        raise session_revoked()
+    _mark_touched(session.pk)
+    return session, issue_pair(session, session.user, now=now)
+
+
+def _refresh_refused(token, *, request, device_id, now):
+    session = DeviceSession.objects.select_related("user").filter(pk=token.session_id).first()
+    if session is None or str(session.user_id) != token["sub"]:
+        raise session_revoked()
+    if session.revoked_at is not None or session.refresh_expires_at <= now:
+        raise session_revoked()
+    if session.device_id != device_id:
+        record_event(
+            AuthEvent.Kind.DEVICE_MISMATCH,
+            request=request,
+            user=session.user,
+            session_id=session.pk,
+        )
+        raise exceptions.AuthenticationFailed(
+            "This refresh token was issued to another device.", code="device_mismatch"
+        )
+    if token.jti == session.refresh_jti:
+        # Current token and right device, yet the UPDATE lost: a revocation got in first.
+        raise session_revoked()
+    grace = _config("REFRESH_REUSE_GRACE_SECONDS")
+    if (
+        grace > 0
+        and token.jti == session.previous_refresh_jti
+        and session.rotated_at is not None
+        and session.rotated_at > now - timedelta(seconds=grace)
+    ):
+        # The app lost the answer to its last exchange and retries: a fresh pair for the
+        # same session. `rotated_at` stays, so the window does not slide.
+        resent = DeviceSession.objects.filter(
+            pk=session.pk, refresh_jti=session.refresh_jti, revoked_at__isnull=True
+        ).update(refresh_jti=new_jti(), last_used_at=now)
+        if resent:
+            return _pair_for(session.pk, now=now)
+    with transaction.atomic():
+        record_event(
+            AuthEvent.Kind.REFRESH_REUSED, request=request, user=session.user, session_id=session.pk
+        )
+        revoke_session(session, reason=Reason.REFRESH_REUSED, request=request)
+    raise exceptions.AuthenticationFailed(
+        "This refresh token was already used; the device session is now signed out.",
+        code="refresh_reused",
+    )
+
+
+# --- checks -----------------------------------------------------------------------------
+
+
+def check_access(token):
+    """Refuse an access token whose session has ended or whose rights are stale.
+
+    One cache get with a shared cache, one query otherwise. Raises AuthenticationFailed
+    (`session_revoked`, `token_stale`); returns the SessionState.
+    """
+    state = session_state.get_session_state(token.session_id)
+    if (
+        state is not None
+        and state.active
+        and state.rights_version != token.get(RIGHTS_VERSION_CLAIM)
+    ):
+        state = session_state.get_session_state(token.session_id, refresh=True)
+    if state is None or not state.active:
+        raise session_revoked()
+    if state.rights_version != token.get(RIGHTS_VERSION_CLAIM):
+        raise exceptions.AuthenticationFailed(
+            "Your rights changed since this token was issued; refresh it.", code="token_stale"
+        )
+    touch(token.session_id)
+    return state
+
+
+def check_refresh(raw_refresh):
+    """Verify a refresh token without using it: valid only while it is the session's
+    current one. Returns the token; raises token_invalid / session_revoked."""
+    token = _parse_refresh(raw_refresh)
+    session = DeviceSession.objects.filter(pk=token.session_id, user_id=token["sub"]).first()
+    if session is None or not session.is_active:
+        raise session_revoked()
+    if session.refresh_jti != token.jti:
+        raise token_invalid()
+    return token
+
+
+def _touch_key(session_id):
+    return f"devsess:touched:{session_id}"
+
+
+def _mark_touched(session_id):
+    # A missed mark only costs one extra UPDATE.
+    with contextlib.suppress(Exception):
+        cache.set(_touch_key(session_id), 1, _TOUCH_INTERVAL)
+
+
+def touch(session_id):
+    """Write last_used_at at most once a minute per session (a cache key, not a query)."""
+    try:
+        first = cache.add(_touch_key(session_id), 1, _TOUCH_INTERVAL)
+    except Exception:
+        return
+    if first:
+        DeviceSession.objects.filter(pk=session_id).update(last_used_at=timezone.now())
+
+
+# --- revocation -------------------------------------------------------------------------
+
+
+def revoke_session(session_or_id, *, reason, actor="", request=None):
+    """Revoke one device session. True when it was live, False when already ended."""
+    with transaction.atomic():
+        session_id = getattr(session_or_id, "pk", session_or_id)
+        session = (
+            DeviceSession.objects.select_for_update()
+            .select_related("user")
+            .filter(pk=session_id, revoked_at__isnull=True)
+            .first()
+        )
+        if session is None:
+            return False
+        _revoke_rows([session], reason=reason, actor=actor, request=request, user=session.user)
+    if isinstance(session_or_id, DeviceSession):
+        session_or_id.revoked_at, session_or_id.revoke_reason = session.revoked_at, reason
+    return True
+
+
+def revoke_all_sessions(user, *, reason, actor="", keep_session_id=None, request=None):
+    """Revoke every live device session of `user` (but `keep_session_id`) and end their
+    Django browser sessions by bumping `sessions_version`. Returns how many were revoked.
+
+    A browser caller that should stay signed in calls `update_session_auth_hash` after.
+    """
+    with transaction.atomic():
+        get_user_model().objects.filter(pk=user.pk).update(
+            sessions_version=F("sessions_version") + 1
+        )
+        sessions = list(
+            DeviceSession.objects.select_for_update()
+            .filter(user_id=user.pk, revoked_at__isnull=True)
+            .exclude(pk=keep_session_id)
+        )
+        count = _revoke_rows(sessions, reason=reason, actor=actor, request=request, user=user)
+    user.refresh_from_db(fields=["sessions_version"])
+    return count
+
+
+def logout(*, request, session_id):
+    """Sign out one device session (nothing to do when it already ended)."""
+    with transaction.atomic():
+        session = DeviceSession.objects.select_related("user").filter(pk=session_id).first()
+        if session is not None and revoke_session(session, reason=Reason.LOGOUT, request=request):
+            record_event(
+                AuthEvent.Kind.LOGOUT, request=request, user=session.user, session_id=session.pk
+            )
+
+
+def logout_with_refresh(*, request, raw_refresh):
+    """Sign out the session of a refresh token (for an app whose access token expired)."""
+    token = _parse_refresh(raw_refresh)
+    logout(request=request, session_id=token.session_id)
+
+
+def revoke_sessions_of_deleted_user(user):
+    """Before a user row is deleted (its sessions cascade): write the revocations through
+    and audit them by name only, as the user row is about to go."""
+    ids = list(
+        DeviceSession.objects.filter(user_id=user.pk, revoked_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+    for session_id in ids:
+        record_event(
+            AuthEvent.Kind.SESSION_REVOKED,
+            username=user.get_username(),
+            session_id=session_id,
+            reason=str(Reason.USER_DELETED),
+        )
+    session_state.mark_revoked(ids)
+
+
+__all__ = [
+    "DEVICE_ID_PATTERN",
+    "DeviceLimitReached",
+    "TokenPair",
+    "active_sessions",
+    "check_access",
+    "check_refresh",
+    "device_name_from_user_agent",
+    "logout",
+    "logout_with_refresh",
+    "record_failed_sign_in",
+    "refresh",
+    "revoke_all_sessions",
+    "revoke_session",
+    "revoke_sessions_of_deleted_user",
+    "session_revoked",
+    "sign_in",
+    "token_invalid",
+    "touch",
+]

@@ -1,0 +1,155 @@
+"""The kit's JWTs: an access/refresh pair bound to one device session.
+
+Every token is built and read through these classes, so the signing backend (keys, `kid`,
+algorithms) can be swapped in one place by overriding `get_token_backend`. Lifetimes are
+read from settings when a token is issued, not when this module is imported.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+from rest_framework_simplejwt.utils import datetime_to_epoch
+
+SESSION_CLAIM = "sid"
+RIGHTS_VERSION_CLAIM = "rv"
+
+
+class _DeviceSessionTokenMixin:
+    """Requires `sub` and a UUID `sid` on the way in: a token without them is invalid."""
+
+    def verify(self):
+        super().verify()
+        for claim in ("sub", SESSION_CLAIM):
+            if not isinstance(self.payload.get(claim), str):
+                raise TokenError(f"Token has no '{claim}' claim")
+        try:
+            uuid.UUID(self.payload[SESSION_CLAIM])
+            get_user_model()._meta.pk.to_python(self.payload["sub"])
+        except (ValueError, ValidationError) as exc:
+            raise TokenError("Token has a malformed 'sub' or 'sid' claim") from exc
+
+    @property
+    def session_id(self):
+        return uuid.UUID(self.payload[SESSION_CLAIM])
+
+    @property
+    def jti(self):
+        return self.payload["jti"]
+
+
+class DeviceAccessToken(_DeviceSessionTokenMixin, AccessToken):
+    """Access token: who (sub, username, rights flags, rights version) on which session."""
+
+    @classmethod
+    def for_session(cls, session, user, *, now, expires_at):
+        token = cls()
+        token.set_iat(at_time=now)
+        token["exp"] = datetime_to_epoch(expires_at)
+        token["sub"] = str(user.pk)
+        token[SESSION_CLAIM] = str(session.pk)
+        token["username"] = user.get_username()
+        token["is_staff"] = bool(user.is_staff)
+        token["is_superuser"] = bool(user.is_superuser)
+        token[RIGHTS_VERSION_CLAIM] = user.rights_version
+        return token
+
+
+class DeviceRefreshToken(_DeviceSessionTokenMixin, RefreshToken):
+    """Refresh token: only `sub`, `sid` and the `jti` the session expects next."""
+
+    @classmethod
+    def for_session(cls, session, *, now):
+        token = cls()
+        token.set_iat(at_time=now)
+        token["exp"] = datetime_to_epoch(session.refresh_expires_at)
+        token["jti"] = session.refresh_jti
+        token["sub"] = str(session.user_id)
+        token[SESSION_CLAIM] = str(session.pk)
+        return token
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+    access_expires_in: int
+    refresh_expires_in: int
+    token_type: str = "Bearer"  # noqa: S105 - the scheme name
+
+    def as_dict(self):
+        return {
+            "access": self.access,
+            "refresh": self.refresh,
+            "token_type": self.token_type,
+            "access_expires_in": self.access_expires_in,
+            "refresh_expires_in": self.refresh_expires_in,
+        }
+
+
+def new_jti():
+    return uuid.uuid4().hex
+
+
+def access_lifetime():
+    return timedelta(seconds=settings.JWT_ACCESS_TOKEN_LIFETIME)
+
+
+def refresh_lifetime():
+    return timedelta(seconds=settings.JWT_REFRESH_TOKEN_LIFETIME)
+
+
+def _seconds_until(moment: datetime, now: datetime):
+    return max(0, int((moment - now).total_seconds()))
+
+
+def issue_pair(session, user, *, now=None):
+    """A fresh pair for `session` (whose `refresh_jti` and `refresh_expires_at` are set).
+
+    The access token never outlives the session's refresh token (the absolute cap).
+    """
+    now = now or timezone.now()
+    access_expires_at = min(now + access_lifetime(), session.refresh_expires_at)
+    access = DeviceAccessToken.for_session(session, user, now=now, expires_at=access_expires_at)
+    refresh = DeviceRefreshToken.for_session(session, now=now)
+    return TokenPair(
+        access=str(access),
+        refresh=str(refresh),
+        access_expires_in=_seconds_until(access_expires_at, now),
+        refresh_expires_in=_seconds_until(session.refresh_expires_at, now),
+    )
+
+
+def _decode(token_class, raw):
+    """The validated token, or TokenError for anything else (garbage, wrong type, expired)."""
+    if not isinstance(raw, str | bytes) or not raw:
+        raise TokenError("Token is invalid")
+    try:
+        return token_class(raw)
+    except TokenError:
+        raise
+    except (ValueError, TypeError, KeyError) as exc:
+        # Oddly shaped but correctly signed payloads never become a 500.
+        raise TokenError("Token is invalid") from exc
+
+
+def decode_access(raw):
+    return _decode(DeviceAccessToken, raw)
+
+
+def decode_refresh(raw):
+    return _decode(DeviceRefreshToken, raw)
+
+
+def decode_any(raw):
+    """An access or refresh token, whichever `raw` is (for /auth/token/verify/)."""
+    try:
+        return decode_access(raw)
+    except TokenError:
+        return decode_refresh(raw)

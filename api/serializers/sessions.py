@@ -1,0 +1,117 @@
+"""Request and response bodies of the token, /me and /devices routes (the contract's)."""
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from accounts.models import DeviceSession
+from accounts.sessions import DEVICE_ID_PATTERN
+
+DEVICE_ID_HELP = "The client's stable id for the device: 1-128 characters of A-Za-z0-9._:-"
+
+
+def device_id_field(**kwargs):
+    return serializers.RegexField(
+        DEVICE_ID_PATTERN,
+        max_length=128,
+        help_text=DEVICE_ID_HELP,
+        error_messages={"invalid": "Use 1-128 characters of A-Za-z0-9._:-"},
+        **kwargs,
+    )
+
+
+# --- requests ---------------------------------------------------------------------------
+
+
+class SignInSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=254, help_text="The username or e-mail address.")
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
+    device_id = device_id_field(required=False)
+    device_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    revoke_device_id = serializers.UUIDField(
+        required=False,
+        help_text="The `id` of one of your active sessions, signed out in the same step.",
+    )
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField(trim_whitespace=False)
+    device_id = device_id_field()
+
+
+class VerifySerializer(serializers.Serializer):
+    token = serializers.CharField(trim_whitespace=False)
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField(
+        required=False,
+        trim_whitespace=False,
+        help_text="Identifies the session when the access token has expired.",
+    )
+
+
+# --- responses --------------------------------------------------------------------------
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+    token_type = serializers.CharField(default="Bearer")
+    access_expires_in = serializers.IntegerField(help_text="Seconds.")
+    refresh_expires_in = serializers.IntegerField(help_text="Seconds.")
+
+
+class DeviceSerializer(serializers.ModelSerializer):
+    """The device of a new sign-in; `id` is the `sid` claim."""
+
+    class Meta:
+        model = DeviceSession
+        fields = ["id", "device_id", "name"]
+
+
+class SignInResponseSerializer(TokenPairSerializer):
+    device = DeviceSerializer()
+
+
+class VerifyResponseSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    token_type = serializers.ChoiceField(["access", "refresh"])
+
+
+class DeviceSessionSerializer(serializers.ModelSerializer):
+    current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DeviceSession
+        fields = ["id", "device_id", "name", "created_at", "last_used_at", "ip_address", "current"]
+
+    def get_current(self, session) -> bool:
+        return str(session.pk) == str(self.context.get("current_session_id"))
+
+
+class MeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = get_user_model()
+        fields = ["id", "username", "email", "first_name", "last_name", "is_staff"]
+
+
+# --- errors (for the schema) ------------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class ValidationErrorSerializer(ErrorSerializer):
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class LimitDeviceSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    last_used_at = serializers.DateTimeField()
+
+
+class DeviceLimitErrorSerializer(ErrorSerializer):
+    devices = LimitDeviceSerializer(many=True)

@@ -1,0 +1,191 @@
+"""/api/v1/auth/...: sign in, refresh, verify, logout, logout everywhere (device sessions).
+
+Thin views: the rules live in accounts.sessions.
+"""
+
+from django.contrib.auth import authenticate, update_session_auth_hash
+from django.contrib.auth import logout as end_browser_session
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+
+from accounts import sessions
+from accounts.models import DeviceSession
+from accounts.tokens import DeviceAccessToken, decode_any
+from api.authentication import model_user
+from api.openapi import INVALID, error
+from api.serializers.sessions import (
+    DeviceLimitErrorSerializer,
+    LogoutSerializer,
+    RefreshSerializer,
+    SignInResponseSerializer,
+    SignInSerializer,
+    TokenPairSerializer,
+    VerifyResponseSerializer,
+    VerifySerializer,
+)
+
+TAG = ["auth"]
+
+
+def _validated(serializer_class, request):
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class TokenObtainView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(
+        tags=TAG,
+        summary="Sign in a device",
+        auth=[],
+        request=SignInSerializer,
+        responses={
+            200: SignInResponseSerializer,
+            400: INVALID,
+            401: error(["invalid_credentials"]),
+            403: OpenApiResponse(
+                DeviceLimitErrorSerializer,
+                description="`code`: `device_limit_reached`; `devices` lists the active "
+                "sessions so the app can offer to sign one out (`revoke_device_id`).",
+            ),
+            429: error(["too_many_attempts"]),
+        },
+    )
+    def post(self, request):
+        data = _validated(SignInSerializer, request)
+        user = authenticate(request._request, username=data["username"], password=data["password"])
+        if user is None:
+            sessions.record_failed_sign_in(request=request, username=data["username"])
+            raise exceptions.AuthenticationFailed(
+                "Unable to sign in with these credentials.", code="invalid_credentials"
+            )
+        session, pair = sessions.sign_in(
+            request=request,
+            user=user,
+            device_id=data.get("device_id"),
+            device_name=data.get("device_name", ""),
+            revoke_device_id=data.get("revoke_device_id"),
+        )
+        body = pair.as_dict()
+        body["device"] = {
+            "id": str(session.pk),
+            "device_id": session.device_id,
+            "name": session.name,
+        }
+        return Response(body)
+
+
+class TokenRefreshView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(
+        tags=TAG,
+        summary="Rotate a refresh token",
+        auth=[],
+        request=RefreshSerializer,
+        responses={
+            200: TokenPairSerializer,
+            400: INVALID,
+            401: error(["token_invalid", "device_mismatch", "refresh_reused", "session_revoked"]),
+        },
+    )
+    def post(self, request):
+        data = _validated(RefreshSerializer, request)
+        _, pair = sessions.refresh(
+            request=request, raw_refresh=data["refresh"], device_id=data["device_id"]
+        )
+        return Response(pair.as_dict())
+
+
+class TokenVerifyView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(
+        tags=TAG,
+        summary="Verify a token (signature, expiry and its device session)",
+        auth=[],
+        request=VerifySerializer,
+        responses={
+            200: VerifyResponseSerializer,
+            400: INVALID,
+            401: error(["token_invalid", "session_revoked", "token_stale"]),
+        },
+    )
+    def post(self, request):
+        raw = _validated(VerifySerializer, request)["token"]
+        try:
+            token = decode_any(raw)
+        except TokenError as exc:
+            raise sessions.token_invalid() from exc
+        if isinstance(token, DeviceAccessToken):
+            sessions.check_access(token)
+        else:
+            sessions.check_refresh(raw)
+        return Response({"valid": True, "token_type": token.token_type})
+
+
+class LogoutView(APIView):
+    """Authentication runs only when no refresh token is in the body, so an app whose
+    access token has expired can still sign out with its refresh token."""
+
+    permission_classes = [AllowAny]
+
+    def perform_authentication(self, request):
+        pass  # deferred to post(): see the class docstring
+
+    @extend_schema(
+        tags=TAG,
+        summary="Sign out this device",
+        request=LogoutSerializer,
+        responses={
+            204: OpenApiResponse(description="Signed out (also when already signed out)."),
+            400: INVALID,
+            401: error(["not_authenticated", "token_invalid", "session_revoked"]),
+            403: error(["csrf_failed"]),
+        },
+    )
+    def post(self, request):
+        raw_refresh = _validated(LogoutSerializer, request).get("refresh")
+        if raw_refresh:
+            sessions.logout_with_refresh(request=request, raw_refresh=raw_refresh)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        if not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        if isinstance(request.auth, DeviceAccessToken):
+            sessions.logout(request=request, session_id=request.auth.session_id)
+        else:
+            end_browser_session(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutAllView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=TAG,
+        summary="Sign out every device and browser session",
+        request=None,
+        responses={
+            204: OpenApiResponse(description="Every session of the caller is signed out."),
+            401: error(["not_authenticated", "token_invalid", "session_revoked"]),
+            403: error(["csrf_failed"]),
+        },
+    )
+    def post(self, request):
+        user = model_user(request.user)
+        sessions.revoke_all_sessions(
+            user, reason=DeviceSession.RevokeReason.LOGOUT_ALL, request=request
+        )
+        if request.auth is None:
+            # A browser caller keeps its own Django session; every other one has ended.
+            update_session_auth_hash(request._request, user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
