@@ -54,7 +54,8 @@ def signup(request):
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            # The first configured backend, so the session stays valid whatever it is.
+            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             return redirect(settings.LOGIN_REDIRECT_URL)
     return render(request, "accounts/signup.html", {"form": form})
 
