@@ -13,7 +13,8 @@ graceful_timeout = timeout
 # Keep-alive behind a proxy that reuses connections.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # Heartbeat files in memory: a container's disk can stall and kill healthy workers.
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+_SHM = "/dev/shm"  # noqa: S108 (gunicorn heartbeat files, not data; private to the container)
+worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
 # Access log to stdout, error log to stderr: the container runtime collects both.
 accesslog = "-"
 errorlog = "-"

@@ -19,7 +19,7 @@ def probe_host():
 
 def main():
     url = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/healthz"
-    request = urllib.request.Request(url, headers={"Host": probe_host()})  # noqa: S310
+    request = urllib.request.Request(url, headers={"Host": probe_host()})
     try:
         with urllib.request.urlopen(request, timeout=4) as response:  # noqa: S310
             return 0 if response.status == 200 else 1
