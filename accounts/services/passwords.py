@@ -46,6 +46,8 @@ def change_password(*, user, new_password, request):
         record_event(AuthEvent.Kind.PASSWORD_CHANGED, request=request, user=user)
     if request is not None and request.session.get(SESSION_KEY) == str(user.pk):
         # Only a browser session of this user is kept; a token caller has none to keep.
+        # Re-read what the hash is made of: revoking sessions may bump sessions_version.
+        user.refresh_from_db(fields=["password", "sessions_version"])
         update_session_auth_hash(request, user)
 
 

@@ -178,6 +178,8 @@ def test_reset_confirm_sets_the_password_once_and_ends_browser_sessions(api_clie
         ({"token": "abc-123"}, "token"),
         ({"uid": "!!!"}, "token"),
         ({"uid": "OTk5OTk"}, "token"),  # a user id that does not exist
+        ({"uid": "OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5"}, "token"),  # beyond any integer column
+        ({"uid": "YWJj"}, "token"),  # "abc": not an id at all
         ({"new_password": "12345678"}, "new_password"),
         ({"new_password": ""}, "new_password"),
     ],
