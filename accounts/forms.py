@@ -1,5 +1,8 @@
-"""Forms of the HTML pages."""
+"""Forms of the HTML pages. They check the shape of the input; the rules are in
+accounts.services, whose errors they show next to the field they belong to. Every form
+that checks a password does so behind the lockout (accounts.lockout)."""
 
+from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
@@ -20,10 +23,6 @@ class LockoutFormMixin:
             if retry_after is None:
                 raise
             raise ValidationError(lockout_message(retry_after), code="too_many_attempts") from None
-
-
-class LockoutAuthenticationForm(LockoutFormMixin, AuthenticationForm):
-    """The sign-in form of /accounts/login/."""
 
 
 class LockoutAdminAuthenticationForm(LockoutFormMixin, AdminAuthenticationForm):
@@ -52,3 +51,44 @@ class LockoutPasswordChangeMixin:
 
 class LockoutPasswordChangeForm(LockoutPasswordChangeMixin, PasswordChangeForm):
     """The password-change form, with the old password behind the lockout."""
+
+
+class LoginForm(LockoutFormMixin, AuthenticationForm):
+    """The sign-in form of /accounts/login/: username or e-mail."""
+
+    username = forms.CharField(
+        label="Username or e-mail",
+        max_length=254,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+
+
+class SignupForm(forms.Form):
+    username = forms.CharField(
+        max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"})
+    )
+    email = forms.EmailField(
+        label="E-mail", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password = forms.CharField(
+        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password_confirm = forms.CharField(
+        label="Password (again)",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean_password_confirm(self):
+        confirm = self.cleaned_data["password_confirm"]
+        if self.cleaned_data.get("password") not in (None, confirm):
+            raise ValidationError("The two passwords differ.")
+        return confirm
+
+
+def add_service_errors(form, error, field_map=None):
+    """Show a service's ValidationError({field: [...]}) on the form's matching fields."""
+    field_map = field_map or {}
+    for field, messages in error.message_dict.items():
+        name = field_map.get(field, field)
+        form.add_error(name if name in form.fields else None, messages)

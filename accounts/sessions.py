@@ -11,7 +11,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.db import transaction
@@ -23,15 +23,19 @@ from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import session_state
 from accounts.audit import record_event
+from accounts.lockout import lockout_message
 from accounts.models import AuthEvent, DeviceSession
 from accounts.tokens import (
     RIGHTS_VERSION_CLAIM,
+    DeviceAccessToken,
     TokenPair,
+    decode_any,
     decode_refresh,
     issue_pair,
     new_jti,
     refresh_lifetime,
 )
+from api.exceptions import TooManyAttempts
 
 Reason = DeviceSession.RevokeReason
 DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -241,9 +245,24 @@ def _enforce_device_limit(active, *, request, user):
     )
 
 
-def record_failed_sign_in(*, request, username):
-    """Audit a refused sign-in: the name as typed, no user (no enumeration, no password)."""
+def authenticate_credentials(*, request, username, password):
+    """The active user these credentials belong to, for every API sign-in path.
+
+    Django's authenticate() runs the backends (the lockout first: a locked client is
+    refused before any password is hashed). Unknown user, inactive user and wrong password
+    are one error, `invalid_credentials`; a lockout is 429 `too_many_attempts`.
+    """
+    django_request = getattr(request, "_request", request)
+    user = authenticate(django_request, username=username, password=password)
+    if user is not None:
+        return user
+    retry_after = getattr(django_request, "lockout_retry_after", None)
+    if retry_after is not None:
+        raise TooManyAttempts(retry_after, lockout_message(retry_after))
     record_event(AuthEvent.Kind.LOGIN_FAILED, request=request, username=username or "")
+    raise exceptions.AuthenticationFailed(
+        "Unable to sign in with these credentials.", code="invalid_credentials"
+    )
 
 
 # --- refresh ----------------------------------------------------------------------------
@@ -363,6 +382,21 @@ def check_access(token):
     return state
 
 
+def verify_token(raw):
+    """Any token of the kit, fully checked: signature, expiry, type, and its device session
+    (an access token's rights too; a refresh token only while it is the current one).
+    Returns the token; raises AuthenticationFailed with the contract's code."""
+    try:
+        token = decode_any(raw)
+    except TokenError as exc:
+        raise token_invalid() from exc
+    if isinstance(token, DeviceAccessToken):
+        check_access(token)
+    else:
+        check_refresh(raw)
+    return token
+
+
 def check_refresh(raw_refresh):
     """Verify a refresh token without using it: valid only while it is the session's
     current one. Returns the token; raises token_invalid / session_revoked."""
@@ -414,6 +448,12 @@ def revoke_session(session_or_id, *, reason, actor="", request=None):
     if isinstance(session_or_id, DeviceSession):
         session_or_id.revoked_at, session_or_id.revoke_reason = session.revoked_at, reason
     return True
+
+
+def current_session_id(request):
+    """The device session a request is authenticated by (its access token's `sid`), or
+    None for a browser session, an API key or an anonymous request."""
+    return getattr(getattr(request, "auth", None), "session_id", None)
 
 
 def revoke_all_sessions(user, *, reason, actor="", keep_session_id=None, request=None):
@@ -475,12 +515,13 @@ __all__ = [
     "DeviceLimitReached",
     "TokenPair",
     "active_sessions",
+    "authenticate_credentials",
     "check_access",
     "check_refresh",
+    "current_session_id",
     "device_name_from_user_agent",
     "logout",
     "logout_with_refresh",
-    "record_failed_sign_in",
     "refresh",
     "revoke_all_sessions",
     "revoke_session",
@@ -489,4 +530,5 @@ __all__ = [
     "sign_in",
     "token_invalid",
     "touch",
+    "verify_token",
 ]

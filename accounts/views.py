@@ -1,17 +1,30 @@
-"""HTML views on the Django session."""
+"""HTML pages on the Django session. Thin: the rules live in accounts.services."""
 
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import login, update_session_auth_hash
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import sessions
+from accounts.forms import LockoutPasswordChangeForm, LoginForm, SignupForm, add_service_errors
 from accounts.models import DeviceSession
+from accounts.services.passwords import change_password, reset_password, send_password_reset
+from accounts.services.signup import sign_up
 
 
 @login_required
 def account(request):
+    """The account page: the profile and the active device sessions."""
     return render(
         request,
         "accounts/account.html",
@@ -39,3 +52,94 @@ def sign_out_everywhere(request):
     update_session_auth_hash(request, request.user)
     messages.success(request, f"Signed out everywhere else ({count} device(s)).")
     return redirect("accounts:account")
+
+
+class LoginView(auth_views.LoginView):
+    """Username or e-mail; `next` is followed only to this site (Django's check)."""
+
+    form_class = LoginForm
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        # Django puts the request's host name here; the pages show the product's name.
+        return {**super().get_context_data(**kwargs), "site_name": settings.ACCOUNTS["SITE_NAME"]}
+
+
+@sensitive_post_parameters("password", "password_confirm")
+@csrf_protect
+@never_cache
+def signup(request):
+    """Create an account and sign in, when ACCOUNTS_ALLOW_SIGNUP is on (404 otherwise)."""
+    if not settings.ACCOUNTS["ALLOW_SIGNUP"]:
+        raise Http404("Sign-up is closed.")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = sign_up(
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                request=request,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            # The first configured backend, so the session stays valid whatever it is.
+            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+            return redirect(settings.LOGIN_REDIRECT_URL)
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Proves the old password (the form), then the shared rule sets the new one and keeps
+    this browser signed in."""
+
+    form_class = LockoutPasswordChangeForm
+    success_url = reverse_lazy("accounts:password_change_done")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_valid(self, form):
+        try:
+            change_password(
+                user=self.request.user,
+                new_password=form.cleaned_data["new_password1"],
+                request=self.request,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc, {"new_password": "new_password2"})
+            return self.form_invalid(form)
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """The same page follows, whether or not the address belongs to someone."""
+
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form):
+        send_password_reset(email=form.cleaned_data["email"], request=self.request)
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's link handling (the token leaves the URL for the session), then the shared
+    rule sets the password."""
+
+    success_url = reverse_lazy("accounts:password_reset_complete")
+    token_generator = default_token_generator
+
+    def form_valid(self, form):
+        try:
+            reset_password(
+                uidb64=self.kwargs["uidb64"],
+                token=self.request.session.get(auth_views.INTERNAL_RESET_SESSION_TOKEN),
+                new_password=form.cleaned_data["new_password1"],
+                request=self.request,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc, {"new_password": "new_password2"})
+            return self.form_invalid(form)
+        del self.request.session[auth_views.INTERNAL_RESET_SESSION_TOKEN]
+        return HttpResponseRedirect(self.get_success_url())

@@ -19,6 +19,18 @@ class ServiceUnavailable(exceptions.APIException):
     default_code = "service_unavailable"
 
 
+class TooManyAttempts(exceptions.APIException):
+    """429 `too_many_attempts`: a sign-in path locked out by repeated failures."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = "Too many failed sign-in attempts; try again later."
+    default_code = "too_many_attempts"
+
+    def __init__(self, retry_after, detail=None):
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 # DRF's own codes, renamed where the contract names them differently.
 _CODE_BY_EXCEPTION = [
     (exceptions.ParseError, "parse_error"),
@@ -67,6 +79,9 @@ def exception_handler(exc, context):
         # DRF answers 403 when the first authentication class has no WWW-Authenticate
         # scheme; a missing or bad credential is a 401 in the contract whatever the class.
         response.status_code = status.HTTP_401_UNAUTHORIZED
+
+    if getattr(exc, "retry_after", None) is not None:
+        response["Retry-After"] = str(exc.retry_after)
 
     detail = exc.detail
     extra = {}

@@ -3,7 +3,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 
-from api.serializers.sessions import ErrorSerializer, ValidationErrorSerializer
+from api.serializers.errors import ErrorSerializer, ValidationErrorSerializer
 
 
 class BearerAuthenticationScheme(OpenApiAuthenticationExtension):

@@ -3,7 +3,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api.views import auth, devices, me, service
+from api.views import account, auth, devices, me, service
 
 v1_patterns = [
     # Device sessions and tokens (mobile apps: Bearer)
@@ -15,6 +15,15 @@ v1_patterns = [
     path("me/", me.MeView.as_view(), name="me"),
     path("devices/", devices.DeviceListView.as_view(), name="devices"),
     path("devices/<uuid:session_id>/", devices.DeviceDetailView.as_view(), name="device-detail"),
+    # Account routes for apps
+    path("auth/password/change/", account.PasswordChangeView.as_view(), name="password-change"),
+    path("auth/password/reset/", account.PasswordResetView.as_view(), name="password-reset"),
+    path(
+        "auth/password/reset/confirm/",
+        account.PasswordResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
+    path("auth/signup/", account.SignupView.as_view(), name="signup"),
     # Service routes (API keys)
     path("service/ping/", service.PingView.as_view(), name="service-ping"),
     path(
@@ -22,6 +31,12 @@ v1_patterns = [
         service.UserDetailView.as_view(),
         name="service-user-detail",
     ),
+    path(
+        "service/users/<int:user_id>/revoke-sessions/",
+        service.UserRevokeSessionsView.as_view(),
+        name="service-user-revoke-sessions",
+    ),
+    path("service/introspect/", service.IntrospectView.as_view(), name="service-introspect"),
 ]
 
 urlpatterns = [

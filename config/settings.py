@@ -5,11 +5,11 @@ off, a missing SECRET_KEY stops start-up outside DEBUG, and every API route is p
 unless it says otherwise. The full list, with what each knob does, is in README.md.
 """
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -27,9 +27,10 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set: set SECRET_KEY in the environment or .env "
-            "(or DEBUG=true for local development)."
+        # One line on stderr and exit status 1, not a traceback: say what to set.
+        sys.exit(
+            "ImproperlyConfigured: SECRET_KEY is not set. Set SECRET_KEY in the environment "
+            "or .env (or DEBUG=true for local development)."
         )
     SECRET_KEY = "insecure-development-only-key-never-use-in-production-0123456789"  # noqa: S105
 # Old keys that still verify (sessions, reset links) while SECRET_KEY is being rotated.
@@ -182,7 +183,10 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Seconds browsers remember to use HTTPS only (HSTS); 0 turns it off.
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preloading is a per-domain commitment that is slow to undo, so it stays opt-in and its
+# reminder (security.W021) is silenced: `check --deploy` then prints no warning.
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = not DEBUG
@@ -333,6 +337,9 @@ ACCOUNTS = {
     "AUDIT_RETENTION_DAYS": env.int("ACCOUNTS_AUDIT_RETENTION_DAYS", default=365),
     # Let anyone create an account (HTML and API sign-up).
     "ALLOW_SIGNUP": env.bool("ACCOUNTS_ALLOW_SIGNUP", default=False),
+    # Link in password-reset e-mails, for apps with their own reset screen, e.g.
+    # "https://app.example.com/reset/{uid}/{token}"; empty = the kit's own HTML page.
+    "PASSWORD_RESET_URL": env.str("ACCOUNTS_PASSWORD_RESET_URL", default=""),
     # Backend of accounts.auth.login/logout when none is named: "session" or "jwt".
     "DEFAULT_AUTH_BACKEND": env.str("ACCOUNTS_DEFAULT_AUTH_BACKEND", default="session"),
     # Dotted path of a function(user) -> dict of extra access-token claims.

@@ -1,10 +1,10 @@
 """Request and response bodies of the token, /me and /devices routes (the contract's)."""
 
-from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from accounts.models import DeviceSession
 from accounts.sessions import DEVICE_ID_PATTERN
+from api.serializers.errors import ErrorSerializer
 
 DEVICE_ID_HELP = "The client's stable id for the device: 1-128 characters of A-Za-z0-9._:-"
 
@@ -89,22 +89,7 @@ class DeviceSessionSerializer(serializers.ModelSerializer):
         return str(session.pk) == str(self.context.get("current_session_id"))
 
 
-class MeSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = get_user_model()
-        fields = ["id", "username", "email", "first_name", "last_name", "is_staff"]
-
-
 # --- errors (for the schema) ------------------------------------------------------------
-
-
-class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    detail = serializers.CharField()
-
-
-class ValidationErrorSerializer(ErrorSerializer):
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
 
 
 class LimitDeviceSerializer(serializers.Serializer):

@@ -3,18 +3,17 @@
 Thin views: the rules live in accounts.sessions.
 """
 
-from django.contrib.auth import authenticate, update_session_auth_hash
 from django.contrib.auth import logout as end_browser_session
+from django.contrib.auth import update_session_auth_hash
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import sessions
 from accounts.models import DeviceSession
-from accounts.tokens import DeviceAccessToken, decode_any
+from accounts.tokens import DeviceAccessToken
 from api.authentication import model_user
 from api.openapi import INVALID, error
 from api.serializers.sessions import (
@@ -60,12 +59,9 @@ class TokenObtainView(APIView):
     )
     def post(self, request):
         data = _validated(SignInSerializer, request)
-        user = authenticate(request._request, username=data["username"], password=data["password"])
-        if user is None:
-            sessions.record_failed_sign_in(request=request, username=data["username"])
-            raise exceptions.AuthenticationFailed(
-                "Unable to sign in with these credentials.", code="invalid_credentials"
-            )
+        user = sessions.authenticate_credentials(
+            request=request, username=data["username"], password=data["password"]
+        )
         session, pair = sessions.sign_in(
             request=request,
             user=user,
@@ -121,15 +117,7 @@ class TokenVerifyView(APIView):
         },
     )
     def post(self, request):
-        raw = _validated(VerifySerializer, request)["token"]
-        try:
-            token = decode_any(raw)
-        except TokenError as exc:
-            raise sessions.token_invalid() from exc
-        if isinstance(token, DeviceAccessToken):
-            sessions.check_access(token)
-        else:
-            sessions.check_refresh(raw)
+        token = sessions.verify_token(_validated(VerifySerializer, request)["token"])
         return Response({"valid": True, "token_type": token.token_type})
 
 

@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 
 from api.authentication import model_user
 from api.openapi import error
-from api.serializers.sessions import MeSerializer
+from api.serializers.account import MeSerializer
 
 
 class MeView(APIView):

@@ -7,19 +7,13 @@ declare the scope, keep the rule in a service function.
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
+from accounts import sessions
+from accounts.models import DeviceSession
 from api.api_keys import HasScope, ServiceView
-
-
-class ServiceUserSerializer(serializers.ModelSerializer):
-    """The `/me` fields of a user."""
-
-    class Meta:
-        model = get_user_model()
-        fields = ["id", "username", "email", "first_name", "last_name", "is_staff"]
-
+from api.serializers.account import MeSerializer
 
 _KEY_INFO = inline_serializer(
     "ServicePing",
@@ -50,7 +44,80 @@ class UserDetailView(ServiceView):
 
     permission_classes = [HasScope("users:read")]
 
-    @extend_schema(tags=["service"], responses={200: ServiceUserSerializer})
+    @extend_schema(tags=["service"], responses={200: MeSerializer})
     def get(self, request, user_id):
         user = get_object_or_404(get_user_model(), pk=user_id)
-        return Response(ServiceUserSerializer(user).data)
+        return Response(MeSerializer(user).data)
+
+
+class IntrospectSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=20000, trim_whitespace=True)
+
+
+_INTROSPECTION = inline_serializer(
+    "TokenIntrospection",
+    {
+        "active": serializers.BooleanField(),
+        "token_type": serializers.CharField(required=False),
+        "sub": serializers.CharField(required=False),
+        "sid": serializers.CharField(required=False),
+        "exp": serializers.IntegerField(required=False),
+        "iat": serializers.IntegerField(required=False),
+        "username": serializers.CharField(required=False),
+    },
+)
+
+
+class IntrospectView(ServiceView):
+    """Scope tokens:introspect: is this token live? (RFC 7662's shape.) Expired, revoked,
+    stale and forged tokens are all just `{"active": false}`."""
+
+    permission_classes = [HasScope("tokens:introspect")]
+
+    @extend_schema(tags=["service"], request=IntrospectSerializer, responses={200: _INTROSPECTION})
+    def post(self, request):
+        serializer = IntrospectSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            token = sessions.verify_token(serializer.validated_data["token"])
+        except exceptions.AuthenticationFailed:
+            return Response({"active": False})
+        username = (
+            token.get("username")
+            or (
+                get_user_model().objects.filter(pk=token["sub"]).values_list("username", flat=True)
+            ).first()
+        )
+        return Response(
+            {
+                "active": True,
+                "token_type": token.token_type,
+                "sub": token["sub"],
+                "sid": token["sid"],
+                "exp": token["exp"],
+                "iat": token["iat"],
+                "username": username,
+            }
+        )
+
+
+class UserRevokeSessionsView(ServiceView):
+    """Scope sessions:revoke: sign a user out everywhere (every device session and every
+    browser session), e.g. from a fraud-detection worker."""
+
+    permission_classes = [HasScope("sessions:revoke")]
+
+    @extend_schema(
+        tags=["service"],
+        request=None,
+        responses={200: inline_serializer("RevokedCount", {"revoked": serializers.IntegerField()})},
+    )
+    def post(self, request, user_id):
+        user = get_object_or_404(get_user_model(), pk=user_id)
+        revoked = sessions.revoke_all_sessions(
+            user,
+            reason=DeviceSession.RevokeReason.SERVICE,
+            actor=f"api-key:{request.auth.prefix}",
+            request=request,
+        )
+        return Response({"revoked": revoked})

@@ -527,3 +527,20 @@ def test_rights_change_makes_old_access_tokens_stale(sign_in, api_client, bearer
     fresh = refresh(first["refresh"]).json()
     assert claims(fresh["access"])["is_staff"] is True
     assert api_client.get(ME_URL, **bearer(fresh["access"])).status_code == 200
+
+
+@pytest.mark.django_db
+def test_token_route_locks_out_after_the_failure_limit(api_client, user, password, settings):
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "LOGIN_FAILURE_LIMIT": 3}
+    for _ in range(3):
+        response = api_client.post(
+            "/api/v1/auth/token/", {"username": user.username, "password": "nope"}, format="json"
+        )
+        assert response.json()["code"] == "invalid_credentials"
+    response = api_client.post(
+        "/api/v1/auth/token/", {"username": user.username, "password": password}, format="json"
+    )
+    assert response.status_code == 429
+    assert response.json()["code"] == "too_many_attempts"
+    assert int(response["Retry-After"]) > 0
+    assert not user.device_sessions.exists()

@@ -1,0 +1,1 @@
+"""The account rules, shared by the HTML pages, the API, the admin and the tests."""

@@ -1,0 +1,129 @@
+"""Changing and resetting passwords: one set of rules for the HTML pages and the API.
+
+Every function raises django.core.exceptions.ValidationError with a dict keyed by the
+request field the message belongs to (`new_password`, `token`), so a form or serializer
+can show it next to that field; nothing is written when one is raised.
+"""
+
+from django.conf import settings
+from django.contrib.auth import (
+    SESSION_KEY,
+    get_user_model,
+    password_validation,
+    update_session_auth_hash,
+)
+from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+
+from accounts import sessions
+from accounts.audit import record_event
+from accounts.models import AuthEvent, DeviceSession
+
+INVALID_RESET_LINK = "This password-reset link is invalid or has already been used."
+
+
+def validate_new_password(password, user):
+    """Django's password validators, with their messages filed under `new_password`."""
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.messages}) from exc
+
+
+def change_password(*, user, new_password, request):
+    """Set a new password for a signed-in user (who has proved the old one).
+
+    Every other session of the user ends: device sessions are revoked and other Django
+    sessions stop matching the session auth hash. The caller's own device session or
+    browser session stays signed in.
+    """
+    validate_new_password(new_password, user)
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        record_event(AuthEvent.Kind.PASSWORD_CHANGED, request=request, user=user)
+        sessions.revoke_all_sessions(
+            user,
+            reason=DeviceSession.RevokeReason.PASSWORD_CHANGED,
+            keep_session_id=sessions.current_session_id(request),
+            request=request,
+        )
+    if request is not None and request.session.get(SESSION_KEY) == str(user.pk):
+        # Only a browser session of this user is kept; a token caller has none to keep.
+        # Re-read what the hash is made of: revoking sessions may bump sessions_version.
+        user.refresh_from_db(fields=["password", "sessions_version"])
+        update_session_auth_hash(request, user)
+
+
+def reset_link_context(user):
+    """`uid` and `token` for a reset link; the token dies once the password changes."""
+    return {
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+    }
+
+
+class _ResetMailForm(PasswordResetForm):
+    """Django's reset mail (active users with a usable password, matched case-insensitively)
+    with the kit's link and branding."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        link_template = settings.ACCOUNTS["PASSWORD_RESET_URL"]
+        if link_template:
+            context["reset_url"] = link_template.format(uid=context["uid"], token=context["token"])
+        super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
+
+
+def send_password_reset(*, email, request):
+    """Mail a reset link to the active user with this address, if there is one.
+
+    The caller answers the same way whatever happens here: whether an address is known
+    must not be learnt from this.
+    """
+    form = _ResetMailForm({"email": email})
+    if not form.is_valid():
+        return
+    form.save(
+        request=request,
+        use_https=request.is_secure(),
+        token_generator=default_token_generator,
+        subject_template_name="registration/password_reset_subject.txt",
+        email_template_name="registration/password_reset_email.txt",
+        extra_email_context={"site_name": settings.ACCOUNTS["SITE_NAME"]},
+    )
+
+
+def user_from_reset_link(uidb64, token):
+    """The user a reset link was made for, or None when the link is bad or used."""
+    try:
+        pk = force_str(urlsafe_base64_decode(uidb64 or ""))
+        user = get_user_model()._default_manager.get(pk=pk, is_active=True)
+    except (TypeError, ValueError, OverflowError, get_user_model().DoesNotExist):
+        return None
+    if not default_token_generator.check_token(user, token or ""):
+        return None
+    return user
+
+
+def reset_password(*, uidb64, token, new_password, request):
+    """Set a new password from a reset link; the link cannot be used a second time."""
+    user = user_from_reset_link(uidb64, token)
+    if user is None:
+        raise ValidationError({"token": [INVALID_RESET_LINK]})
+    validate_new_password(new_password, user)
+    with transaction.atomic():
+        # Lock the row and check the token again, so two uses of one link cannot both win.
+        user = type(user)._default_manager.select_for_update().get(pk=user.pk)
+        if not default_token_generator.check_token(user, token):
+            raise ValidationError({"token": [INVALID_RESET_LINK]})
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        record_event(AuthEvent.Kind.PASSWORD_RESET, request=request, user=user)
+        sessions.revoke_all_sessions(
+            user, reason=DeviceSession.RevokeReason.PASSWORD_RESET, request=request
+        )
+    return user

@@ -1,0 +1,55 @@
+"""Request and response bodies of the account routes. Shapes only: the rules are in
+accounts.services."""
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from accounts.lockout import verify_password
+from api.authentication import model_user
+
+
+def _password_field(**kwargs):
+    return serializers.CharField(
+        write_only=True, trim_whitespace=False, style={"input_type": "password"}, **kwargs
+    )
+
+
+class MeSerializer(serializers.ModelSerializer):
+    """The `/me` fields."""
+
+    class Meta:
+        model = get_user_model()
+        fields = ["id", "username", "email", "first_name", "last_name", "is_staff"]
+        read_only_fields = fields
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = _password_field()
+    new_password = _password_field()
+
+    def validate_old_password(self, value):
+        request = self.context["request"]
+        # Behind the lockout: failures count, and a locked account is not even hashed.
+        if not verify_password(request, model_user(request.user), value):
+            raise serializers.ValidationError("Your old password was entered incorrectly.")
+        return value
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+
+
+class PasswordResetAcceptedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    uid = serializers.CharField(help_text="The `uid` part of the reset link.")
+    token = serializers.CharField(help_text="The `token` part of the reset link.")
+    new_password = _password_field()
+
+
+class SignupSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    email = serializers.EmailField()
+    password = _password_field()

@@ -1,0 +1,15 @@
+"""The error bodies of api/exceptions.py, for the OpenAPI schema."""
+
+from rest_framework import serializers
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable error code; clients branch on it.")
+    detail = serializers.CharField(help_text="Human-readable explanation.")
+
+
+class ValidationErrorSerializer(ErrorSerializer):
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text='Messages per request field, e.g. {"new_password": ["..."]}.',
+    )

@@ -1,0 +1,162 @@
+"""Account routes for apps: password change and reset, sign-up.
+
+Thin: each view checks the body's shape with a serializer and calls the same service as
+the HTML pages (accounts.services), whose field errors become 400 `invalid`.
+"""
+
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from accounts.lockout import too_many_attempts_response
+from accounts.services.passwords import change_password, reset_password, send_password_reset
+from accounts.services.signup import sign_up
+from api.authentication import model_user
+from api.serializers.account import (
+    MeSerializer,
+    PasswordChangeSerializer,
+    PasswordResetAcceptedSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetSerializer,
+    SignupSerializer,
+)
+from api.serializers.errors import ErrorSerializer, ValidationErrorSerializer
+
+RESET_ACCEPTED = "If an account uses this address, a link to reset its password is on its way."
+
+INVALID = OpenApiResponse(ValidationErrorSerializer, description="`invalid`: see `errors`.")
+THROTTLED = OpenApiResponse(ErrorSerializer, description="`throttled` (with Retry-After).")
+
+
+@contextmanager
+def service_errors():
+    """A service's ValidationError({field: [...]}) becomes the contract's 400 `invalid`."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise exceptions.ValidationError(exc.message_dict) from exc
+
+
+class ClientAddressThrottle(AnonRateThrottle):
+    """Per client address (from trusted proxies only, see accounts.client_ip), so the
+    public routes cannot be used to flood mailboxes or mass-create accounts."""
+
+    rate = "20/hour"
+
+    def get_ident(self, request):
+        return getattr(request, "client_ip", None) or request.META.get("REMOTE_ADDR")
+
+
+class PublicAccountView(APIView):
+    """Public: no credentials are read, so a stale session cookie cannot get in the way."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (ClientAddressThrottle,)
+
+
+class PasswordChangeView(APIView):
+    @extend_schema(
+        tags=["account"],
+        summary="Change the caller's password",
+        description="Every other session of the user is revoked; the caller's stays.",
+        request=PasswordChangeSerializer,
+        responses={
+            204: OpenApiResponse(description="Changed."),
+            400: INVALID,
+            401: OpenApiResponse(ErrorSerializer, description="`not_authenticated`"),
+            403: OpenApiResponse(ErrorSerializer, description="`csrf_failed`"),
+            429: OpenApiResponse(
+                ErrorSerializer, description="`too_many_attempts`: locked out, see Retry-After"
+            ),
+        },
+    )
+    def post(self, request):
+        serializer = PasswordChangeSerializer(data=request.data, context={"request": request})
+        if not serializer.is_valid():
+            locked_out = too_many_attempts_response(request)
+            if locked_out is not None:
+                return locked_out
+            raise exceptions.ValidationError(serializer.errors)
+        with service_errors():
+            change_password(
+                user=model_user(request.user),
+                new_password=serializer.validated_data["new_password"],
+                request=request,
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetView(PublicAccountView):
+    @extend_schema(
+        tags=["account"],
+        summary="Mail a password-reset link",
+        description="Always 202 with the same body, whether or not the address is known.",
+        request=PasswordResetSerializer,
+        responses={202: PasswordResetAcceptedSerializer, 400: INVALID, 429: THROTTLED},
+    )
+    def post(self, request):
+        serializer = PasswordResetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        send_password_reset(email=serializer.validated_data["email"], request=request)
+        return Response({"detail": RESET_ACCEPTED}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(PublicAccountView):
+    @extend_schema(
+        tags=["account"],
+        summary="Set a new password from a reset link",
+        description="Every session of the user is revoked. A link works once.",
+        request=PasswordResetConfirmSerializer,
+        responses={
+            204: OpenApiResponse(description="Password set."),
+            400: OpenApiResponse(
+                ValidationErrorSerializer,
+                description="`invalid`: `errors.token` for a bad or used link, "
+                "`errors.new_password` for a password the validators refuse.",
+            ),
+            429: THROTTLED,
+        },
+    )
+    def post(self, request):
+        serializer = PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            reset_password(
+                uidb64=serializer.validated_data["uid"],
+                token=serializer.validated_data["token"],
+                new_password=serializer.validated_data["new_password"],
+                request=request,
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SignupView(PublicAccountView):
+    @extend_schema(
+        tags=["account"],
+        summary="Create an account",
+        description="Only when ACCOUNTS_ALLOW_SIGNUP is on. Usernames and e-mail addresses "
+        "are unique whatever their case. Sign in afterwards with /auth/token/.",
+        request=SignupSerializer,
+        responses={
+            201: MeSerializer,
+            400: INVALID,
+            404: OpenApiResponse(ErrorSerializer, description="`not_found`: sign-up is off."),
+            429: THROTTLED,
+        },
+    )
+    def post(self, request):
+        if not settings.ACCOUNTS["ALLOW_SIGNUP"]:
+            raise exceptions.NotFound()
+        serializer = SignupSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            user = sign_up(**serializer.validated_data, request=request)
+        return Response(MeSerializer(user).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,21 @@
+"""gunicorn settings, read from the environment (the Dockerfile and docker-compose.yml
+set them; the defaults suit one small container)."""
+
+import os
+
+# HOST:PORT to listen on; 0.0.0.0 inside a container, where the port is published.
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
+# Worker processes (sync workers): about 2 per core is a good start.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Seconds a request may take before its worker is restarted.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = timeout
+# Keep-alive behind a proxy that reuses connections.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+# Heartbeat files in memory: a container's disk can stall and kill healthy workers.
+_SHM = "/dev/shm"  # noqa: S108 (gunicorn heartbeat files, not data; private to the container)
+worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
+# Access log to stdout, error log to stderr: the container runtime collects both.
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
