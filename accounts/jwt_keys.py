@@ -116,6 +116,25 @@ def load_key_config():
     )
 
 
+def generate_key_pair(algorithm):
+    """A new (private PEM, public PEM) pair for an RS*/ES* algorithm (RSA: 2048 bits)."""
+    if algorithm in RSA_ALGORITHMS:
+        private_key = rsa.generate_private_key(public_exponent=65537, key_size=MIN_RSA_BITS)
+    elif algorithm in EC_ALGORITHMS:
+        private_key = ec.generate_private_key(EC_ALGORITHMS[algorithm]())
+    else:
+        raise ValueError(f"{algorithm} has no key pair; use one of RS*/ES*.")
+    private_pem = private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    public_pem = private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private_pem, public_pem
+
+
 def _hmac_key(name, value, algorithm):
     key = value.encode()
     if key.lstrip().startswith(b"-----BEGIN"):
