@@ -206,12 +206,18 @@ def test_unknown_kid_is_refused(jwt_config, kid):
         backend.decode(token)
 
 
-def test_non_string_kid_is_refused(jwt_config):
+@pytest.mark.parametrize("kid", [2025, ["2025"], {"k": 1}, None])
+def test_non_string_kid_is_refused(jwt_config, kid):
     backend = jwt_config("HS256", JWT_KEY_ID="2025", JWT_SIGNING_KEY=HS_SECRET)
-    signing_input = f"{b64({'alg': 'HS256', 'kid': 2025})}.{b64(claims())}"
-    signature = hmac.new(HS_SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
     with pytest.raises(TokenBackendError):
-        backend.decode(f"{signing_input}.{b64(signature)}")
+        backend.decode(_signed(b64({"alg": "HS256", "kid": kid}), b64(claims())))
+
+
+def test_oversized_header_is_refused(jwt_config):
+    backend = jwt_config("HS256", JWT_SIGNING_KEY=HS_SECRET)
+    token = jwt.encode(claims(), HS_SECRET, algorithm="HS256", headers={"x": "y" * 2000})
+    with pytest.raises(TokenBackendError):
+        backend.decode(token)
 
 
 def test_token_without_kid_uses_the_current_key_only(jwt_config):
