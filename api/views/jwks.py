@@ -32,6 +32,7 @@ class JWKSView(APIView):
 
     @extend_schema(
         operation_id="jwks",
+        tags=["tokens"],
         summary="Public keys that verify the JWTs (JWK Set, RFC 7517)",
         auth=[],
         responses=inline_serializer(
