@@ -80,9 +80,8 @@ def load_key_config():
         )
     signing_kid = settings.JWT_KEY_ID or None
     if algorithm in HMAC_ALGORITHMS:
-        signing_key = _hmac_key(
-            "JWT_SIGNING_KEY", settings.JWT_SIGNING_KEY or settings.SECRET_KEY, algorithm
-        )
+        name = "JWT_SIGNING_KEY" if settings.JWT_SIGNING_KEY else "SECRET_KEY (as JWT key)"
+        signing_key = _hmac_key(name, settings.JWT_SIGNING_KEY or settings.SECRET_KEY, algorithm)
         current_verifying_key = signing_key
     else:
         signing_key, current_verifying_key = _asymmetric_key_pair(algorithm)
@@ -226,12 +225,11 @@ def _spki(public_key):
 
 def _old_key_entries(entries):
     """(kid or None, value) pairs from `kid=value` entries."""
-    for entry in entries:
+    for number, entry in enumerate(entries, start=1):
         kid, sep, value = entry.strip().partition("=")
         if not sep or not value.strip():
-            raise ImproperlyConfigured(
-                f"JWT_OLD_VERIFYING_KEYS entry {entry[:20]!r}... is not `kid=key`."
-            )
+            # The entry itself is not shown: it may hold a secret.
+            raise ImproperlyConfigured(f"JWT_OLD_VERIFYING_KEYS entry {number} is not `kid=key`.")
         yield kid.strip() or None, value
 
 

@@ -570,11 +570,11 @@ def test_jwe_wrapping_a_token_with_a_bad_signature_is_refused(jwt_config):
             {"JWT_ALGORITHM": "RS256", "JWT_SIGNING_KEY": "-----BEGIN junk"},
             "not an unencrypted PEM",
         ),
-        ({"JWT_SIGNING_KEY": "short"}, "at least 32 bytes"),
+        ({"JWT_SIGNING_KEY": "short"}, "JWT_SIGNING_KEY: HS256 needs a secret of at least 32"),
         ({"JWT_ALGORITHM": "HS512", "JWT_SIGNING_KEY": "s" * 40}, "at least 64 bytes"),
         ({"JWT_ENCRYPT": True}, "JWT_ENCRYPTION_KEY is not set"),
         ({"JWT_ENCRYPT": True, "JWT_ENCRYPTION_KEY": "c2hvcnQ"}, "must decode to 32 bytes"),
-        ({"JWT_OLD_VERIFYING_KEYS": ["no-equals-sign"]}, "is not `kid=key`"),
+        ({"JWT_OLD_VERIFYING_KEYS": [f"a={OLD_HS_SECRET}", "secretvalue"]}, "entry 2 is not"),
         (
             {"JWT_KEY_ID": "a", "JWT_OLD_VERIFYING_KEYS": [f"a={OLD_HS_SECRET}"]},
             "given to two keys",
@@ -588,10 +588,17 @@ def test_bad_configuration_is_refused_with_a_one_line_message(jwt_config, overri
     with pytest.raises(ImproperlyConfigured, match=message) as raised:
         jwt_config(algorithm, **overrides)
     assert "\n" not in str(raised.value)
+    assert "secretvalue" not in str(raised.value)
     [error] = check_jwt_keys()
     assert isinstance(error, Error)
     assert error.id == "accounts.E001"
     assert message.split("'")[0] in error.msg
+
+
+def test_too_short_secret_key_is_named_when_it_is_the_jwt_key(jwt_config, settings):
+    settings.SECRET_KEY = "k" * 50
+    with pytest.raises(ImproperlyConfigured, match=r"^SECRET_KEY \(as JWT key\): HS512 needs"):
+        jwt_config("HS512")
 
 
 @pytest.mark.parametrize(
