@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format migrate superuser clean
+.PHONY: run test lint format migrate superuser keys clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ migrate: $(VENV)/.runtime
 
 superuser: $(VENV)/.runtime
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py createsuperuser
+
+## make keys: a new JWT key pair in keys/ (ALGORITHM=RS256 by default, or ES256, ...).
+ALGORITHM ?= RS256
+keys: $(VENV)/.runtime
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py generate_jwt_keys --algorithm $(ALGORITHM) --out-dir keys
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -8,6 +8,7 @@ class AccountsConfig(AppConfig):
     def ready(self):
         # Connect the signal receivers: API keys (owner deleted), lockouts (sign-in failed
         # or succeeded), device sessions (user deactivated or deleted).
-        from accounts import api_keys, lockout, signals  # noqa: F401
+        # Register the system checks (signing keys).
+        from accounts import api_keys, checks, lockout, signals  # noqa: F401
 
         signals.connect()

@@ -14,15 +14,19 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import AccessToken, Token
 from rest_framework_simplejwt.utils import datetime_to_epoch
+
+from accounts.jwt_backend import KitTokenBackendMixin
 
 SESSION_CLAIM = "sid"
 RIGHTS_VERSION_CLAIM = "rv"
 
 
-class _DeviceSessionTokenMixin:
-    """Requires `sub` and a UUID `sid` on the way in: a token without them is invalid."""
+class _DeviceSessionTokenMixin(KitTokenBackendMixin):
+    """Signed and verified by the kit's key ring (accounts.jwt_backend); requires `sub` and
+    a UUID `sid` on the way in: a token without them is invalid."""
 
     def verify(self):
         super().verify()
@@ -61,8 +65,14 @@ class DeviceAccessToken(_DeviceSessionTokenMixin, AccessToken):
         return token
 
 
-class DeviceRefreshToken(_DeviceSessionTokenMixin, RefreshToken):
-    """Refresh token: only `sub`, `sid` and the `jti` the session expects next."""
+class DeviceRefreshToken(_DeviceSessionTokenMixin, Token):
+    """Refresh token: only `sub`, `sid` and the `jti` the session expects next.
+
+    A plain simplejwt Token, not its RefreshToken: rotation and reuse detection live in the
+    device session, so simplejwt's blacklist tables are never consulted."""
+
+    token_type = "refresh"  # noqa: S105 - a claim value, not a secret
+    lifetime = api_settings.REFRESH_TOKEN_LIFETIME
 
     @classmethod
     def for_session(cls, session, *, now):

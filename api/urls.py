@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from api.views import account, auth, devices, me, service
+from api.views.jwks import JWKSView
 
 v1_patterns = [
     # Device sessions and tokens (mobile apps: Bearer)
@@ -43,4 +44,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include((v1_patterns, "api"), namespace="v1")),
+    path(".well-known/jwks.json", JWKSView.as_view(), name="jwks"),
 ]

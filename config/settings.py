@@ -279,14 +279,19 @@ SPECTACULAR_SETTINGS = {
 # ---------------------------------------------------------------------------------------
 # Tokens (JWT)
 # ---------------------------------------------------------------------------------------
-# HS256/384/512, RS256/384/512 or ES256/384/512.
+# Tokens are signed and verified by accounts/jwt_backend.py from these settings, checked
+# at start-up (system check accounts.E001). Formats and rotation: README, "Signing keys".
+# HS256/384/512, RS256/384/512 or ES256/384/512; only this algorithm is ever accepted.
 JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="HS256")
-# PEM text or a path to a PEM file; for HS* the signing key defaults to SECRET_KEY.
+# RS*/ES*: PEM text (newlines may be written `\n`) or a PEM file path (relative to this
+# project); the verifying (public) key is derived from the private one when unset.
+# HS*: the secret itself, at least 32/48/64 bytes; defaults to SECRET_KEY.
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="")
 JWT_VERIFYING_KEY = env.str("JWT_VERIFYING_KEY", default="")
-# The `kid` header of tokens signed with JWT_SIGNING_KEY.
+# The `kid` header of tokens signed with JWT_SIGNING_KEY (`make keys` prints one).
 JWT_KEY_ID = env.str("JWT_KEY_ID", default="")
-# Earlier keys still accepted during a rotation: "kid=PEM-or-path" entries, comma separated.
+# Other keys still accepted, picked by the token's kid: comma-separated `kid=key` entries
+# (key as above: PEM text or path; HS*: the old secret); `=key` for tokens without a kid.
 JWT_OLD_VERIFYING_KEYS = env.list("JWT_OLD_VERIFYING_KEYS", default=[])
 # `iss` and `aud` claims written into tokens and required on the way in, when set.
 JWT_ISSUER = env.str("JWT_ISSUER", default="") or None
@@ -296,10 +301,14 @@ JWT_ACCESS_TOKEN_LIFETIME = env.int("JWT_ACCESS_TOKEN_LIFETIME", default=300)
 JWT_REFRESH_TOKEN_LIFETIME = env.int("JWT_REFRESH_TOKEN_LIFETIME", default=2592000)
 # Refuse an access token used from another client address than it was issued to.
 JWT_BIND_IP = env.bool("JWT_BIND_IP", default=False)
-# Encrypt tokens (JWE) so clients cannot read the claims; needs JWT_ENCRYPTION_KEY.
+# Encrypt tokens (JWE dir + A256GCM) so clients cannot read the claims. The key: 32
+# random bytes in base64url (`python -c "import secrets; print(secrets.token_urlsafe(32))"`);
+# several comma separated while rotating it: the first encrypts, all decrypt.
 JWT_ENCRYPT = env.bool("JWT_ENCRYPT", default=False)
 JWT_ENCRYPTION_KEY = env.str("JWT_ENCRYPTION_KEY", default="")
 
+# simplejwt's own knobs. Its key entries serve only simplejwt's stock token classes; the
+# kit's token classes sign with accounts.jwt_backend (KitTokenBackendMixin) instead.
 SIMPLE_JWT = {
     "ALGORITHM": JWT_ALGORITHM,
     "SIGNING_KEY": JWT_SIGNING_KEY or SECRET_KEY,

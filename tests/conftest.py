@@ -160,3 +160,69 @@ def refresh(api_client):
         )
 
     return _refresh
+
+
+# ---------------------------------------------------------------------------------------
+# JWT signing keys (accounts.jwt_backend)
+# ---------------------------------------------------------------------------------------
+def _pem_pair(private_key):
+    from cryptography.hazmat.primitives import serialization
+
+    private_pem = private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public_pem = (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private_pem, public_pem
+
+
+def make_pem_key_pair(algorithm):
+    """(private PEM, public PEM) text for an RS*/ES* algorithm, made with cryptography."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    if algorithm.startswith("RS"):
+        return _pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    curve = {"ES256": ec.SECP256R1, "ES384": ec.SECP384R1, "ES512": ec.SECP521R1}[algorithm]
+    return _pem_pair(ec.generate_private_key(curve()))
+
+
+@pytest.fixture(scope="session")
+def pem_keys():
+    """Two key pairs per asymmetric algorithm ("current", "old"), made once per run."""
+    keys = {}
+    for family in (["RS256", "RS384", "RS512"], ["ES256"], ["ES384"], ["ES512"]):
+        current, old = make_pem_key_pair(family[0]), make_pem_key_pair(family[0])
+        for algorithm in family:
+            keys[algorithm] = {"current": current, "old": old}
+    return keys
+
+
+@pytest.fixture
+def jwt_config(settings):
+    """configure(algorithm, **JWT_settings): sets every JWT_* setting at once (defaults
+    for the rest); pytest-django restores them and the backend rebuilds after the test."""
+
+    def configure(algorithm="HS256", **overrides):
+        values = {
+            "JWT_ALGORITHM": algorithm,
+            "JWT_SIGNING_KEY": "",
+            "JWT_VERIFYING_KEY": "",
+            "JWT_KEY_ID": "",
+            "JWT_OLD_VERIFYING_KEYS": [],
+            "JWT_ISSUER": None,
+            "JWT_AUDIENCE": None,
+            "JWT_ENCRYPT": False,
+            "JWT_ENCRYPTION_KEY": "",
+        }
+        for name, value in {**values, **overrides}.items():
+            setattr(settings, name, value)
+        from accounts.jwt_backend import get_token_backend
+
+        return get_token_backend()
+
+    return configure

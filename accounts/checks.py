@@ -1,0 +1,25 @@
+"""System checks run at start-up (runserver, migrate, check): the JWT keys load."""
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+
+from accounts.jwt_keys import HMAC_ALGORITHMS, load_key_config
+
+
+@register(Tags.security)
+def check_jwt_keys(app_configs=None, **kwargs):
+    """Parse every JWT key now, so a bad key stops start-up instead of a request."""
+    try:
+        load_key_config()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), id="accounts.E001")]
+    if settings.JWT_ALGORITHM not in HMAC_ALGORITHMS and not settings.JWT_KEY_ID:
+        return [
+            Warning(
+                "JWT_KEY_ID is not set: tokens carry no kid, so services reading "
+                "/.well-known/jwks.json cannot pick the key and rotation needs an extra step.",
+                id="accounts.W001",
+            )
+        ]
+    return []
