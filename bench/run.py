@@ -9,7 +9,8 @@ go to results.json and a chart, ratios are against the no-auth baseline of the s
 An endpoint the kit does not have (yet) is reported "not available", not skipped silently.
 
 Environment: BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_WARMUP (1), BENCH_WORKERS (2),
-BENCH_CONNECTIONS (4), BENCH_RESULTS_DIR (bench/), BENCH_REDIS_URL (default REDIS_URL).
+BENCH_CONNECTIONS (4), BENCH_RESULTS_DIR (bench/), BENCH_REDIS_URL (default REDIS_URL),
+BENCH_ONLY (comma-separated endpoint keys to measure; the baseline always runs).
 """
 
 import http.client
@@ -51,6 +52,7 @@ WARMUP = _int_env("BENCH_WARMUP", 1)
 WORKERS = _int_env("BENCH_WORKERS", 2)
 CONNECTIONS = _int_env("BENCH_CONNECTIONS", 4)
 RESULTS_DIR = Path(os.environ.get("BENCH_RESULTS_DIR") or BENCH_DIR)
+ONLY = {key for key in os.environ.get("BENCH_ONLY", "").split(",") if key}
 LOGIN_FAILURE_LIMIT = _int_env("ACCOUNTS_LOGIN_FAILURE_LIMIT", 5)
 
 
@@ -419,6 +421,9 @@ def run_wrk(endpoint, load, seconds, port):
 
 def measure(all_endpoints, credentials, client, port):
     for endpoint in all_endpoints:
+        if ONLY and endpoint.key not in ONLY | {"baseline"}:
+            endpoint.state, endpoint.reason = "not measured", "not in BENCH_ONLY"
+            continue
         try:
             probe(endpoint, credentials, client)
             run_wrk(endpoint, load_for(endpoint, credentials), WARMUP, port)
