@@ -4,8 +4,10 @@
 
 Runs the Django test client against a throwaway SQLite database (or `<name>_bench` on
 PostgreSQL when DATABASE_URL is set, as `make bench` does) with the bench routes on, and
-writes an HTML call tree and a text list of the hottest functions to bench/out/. `--auth`: none, stock (simplejwt Bearer),
-kit (the kit's Bearer, from its sign-in) or apikey (from create_api_key).
+writes an HTML call tree and a text list of the hottest functions to bench/out/.
+`--auth`: none, stock (simplejwt Bearer), kit (the kit's Bearer, from its sign-in) or
+apikey (from create_api_key). Wall-clock profile: time the process waits for a CPU on a
+busy machine shows as profile.py's own time.
 """
 
 import argparse
