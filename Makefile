@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format migrate superuser keys clean
+.PHONY: run test lint format migrate superuser keys clean bench profile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,15 @@ run: $(VENV)/.runtime
 ## make test: install the dev requirements and run the whole suite.
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make bench: gunicorn + wrk benchmark of every endpoint (README, "Performance").
+bench: $(VENV)/.dev
+	@command -v wrk >/dev/null || echo "wrk is missing: bench/run.py installs it with apt-get (or: sudo apt-get install -y wrk)"
+	$(BIN)/python bench/run.py
+
+## make profile PROFILE_PATH=/api/v1/me/ PROFILE_AUTH=kit: pyinstrument report in bench/out/.
+profile: $(VENV)/.dev
+	$(BIN)/python bench/profile.py $${PROFILE_PATH:-/bench/noauth/} --auth $${PROFILE_AUTH:-none} --requests $${PROFILE_REQUESTS:-500}
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

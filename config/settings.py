@@ -70,6 +70,12 @@ INSTALLED_APPS = [
     "api",
 ]
 
+# Bench-only (`make bench` sets KIT_BENCH_ROUTES=1, never a normal run): simplejwt's
+# blacklist app for the stock rotate+blacklist refresh of bench/urls.py.
+KIT_BENCH_ROUTES = env.bool("KIT_BENCH_ROUTES", default=False)
+if KIT_BENCH_ROUTES:
+    INSTALLED_APPS += ["rest_framework_simplejwt.token_blacklist"]
+
 MIDDLEWARE = [
     # First: decides which proxy headers are believed before anything reads them.
     "accounts.client_ip.ClientIPMiddleware",
@@ -127,7 +133,8 @@ if _cache_url.startswith(("redis://", "rediss://", "unix://")):
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": _cache_url,
-            "KEY_PREFIX": "kit",
+            # The bench (make bench) gives each run a prefix of its own.
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="kit"),
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }

@@ -1,5 +1,6 @@
 """Top-level routes: the HTML pages, the admin, the API and the health probe."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -11,6 +12,9 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("api.urls")),
 ]
+
+if settings.KIT_BENCH_ROUTES:  # the stock reference routes of `make bench` only
+    urlpatterns.append(path("bench/", include("bench.urls")))
 
 handler404 = "api.views.errors.page_not_found"
 handler500 = "api.views.errors.server_error"

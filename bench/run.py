@@ -1,0 +1,679 @@
+"""`make bench`: the kit under gunicorn, loaded by wrk, every endpoint against one baseline.
+
+Starts the kit with production settings on a free port of 127.0.0.1 (SQLite in a temp dir
+and the local-memory cache, or PostgreSQL and Redis when DATABASE_URL / REDIS_URL are
+set; the database is `<name>_bench`, dropped and created afresh, never the dev one), then
+drives each endpoint with wrk from a separate process. Endpoints run interleaved (A B C ...
+A B C ...) for BENCH_ROUNDS rounds of BENCH_SECONDS each after a short warm-up; the medians
+go to results.json and a chart, ratios are against the no-auth baseline of the same run.
+An endpoint the kit does not have (yet) is reported "not available", not skipped silently.
+
+Environment: BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_WARMUP (1), BENCH_WORKERS (2),
+BENCH_CONNECTIONS (4), BENCH_RESULTS_DIR (bench/), BENCH_REDIS_URL (default REDIS_URL),
+BENCH_ONLY (comma-separated endpoint keys to measure; the baseline always runs).
+"""
+
+import http.client
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "bench"
+OUT_DIR = BENCH_DIR / "out"
+WRK_SCRIPT = BENCH_DIR / "wrk.lua"
+# A documentation address (RFC 5737) as the locked-out client, so that locking it out
+# leaves the other bench clients (127.0.0.1) alone.
+LOCKED_OUT_CLIENT = "198.51.100.7"
+
+
+def _int_env(name, default):
+    return int(os.environ.get(name) or default)
+
+
+ROUNDS = _int_env("BENCH_ROUNDS", 3)
+SECONDS = _int_env("BENCH_SECONDS", 5)
+WARMUP = _int_env("BENCH_WARMUP", 1)
+WORKERS = _int_env("BENCH_WORKERS", 2)
+CONNECTIONS = _int_env("BENCH_CONNECTIONS", 4)
+RESULTS_DIR = Path(os.environ.get("BENCH_RESULTS_DIR") or BENCH_DIR)
+ONLY = {key for key in os.environ.get("BENCH_ONLY", "").split(",") if key}
+LOGIN_FAILURE_LIMIT = _int_env("ACCOUNTS_LOGIN_FAILURE_LIMIT", 5)
+
+
+class EndpointMissingError(Exception):
+    """The kit has no such endpoint (yet): reported, not measured."""
+
+
+class EndpointBrokenError(Exception):
+    """The endpoint exists but does not answer as the contract says: reported as an error."""
+
+
+# ---------------------------------------------------------------------------------------
+# The server
+# ---------------------------------------------------------------------------------------
+def ensure_wrk():
+    if shutil.which("wrk"):
+        return
+    print("wrk is missing: installing it from Debian (apt-get install -y wrk) ...")
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False)
+    if not shutil.which("wrk"):
+        sys.exit("make bench needs wrk: run `sudo apt-get install -y wrk` and try again.")
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def bench_database(temp_dir):
+    """(DATABASE_URL of the bench, description): a fresh `<name>_bench` on PostgreSQL."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return f"sqlite:///{temp_dir}/bench.sqlite3", "sqlite " + _sqlite_version()
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/") + "_bench"
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        identifier = sql.Identifier(name)
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(identifier))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(identifier))
+        server_version = admin.execute("SHOW server_version").fetchone()[0]
+    return urlunsplit(parts._replace(path="/" + name)), f"postgresql {server_version} ({name})"
+
+
+def _sqlite_version():
+    import sqlite3
+
+    return sqlite3.sqlite_version
+
+
+def bench_cache():
+    """(REDIS_URL of the bench or "", description)."""
+    url = os.environ.get("BENCH_REDIS_URL") or os.environ.get("REDIS_URL", "")
+    if not url:
+        return "", "local memory (one per worker process)"
+    import redis
+
+    redis_version = redis.Redis.from_url(url).info("server")["redis_version"]
+    return url, f"redis {redis_version}"
+
+
+def server_environment(database_url, redis_url, password):
+    env = dict(os.environ)
+    env.pop("CACHE_URL", None)
+    env.update(
+        {
+            "DEBUG": "false",
+            "SECURE_SSL_REDIRECT": "false",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "DATABASE_URL": database_url,
+            # Set, even empty, so that a developer's .env cannot swap in another cache.
+            "REDIS_URL": redis_url,
+            "CACHE_URL": "",
+            # A key prefix per run: nothing of an earlier run (or of development) is read.
+            "CACHE_KEY_PREFIX": f"kit-bench-{secrets.token_hex(4)}",
+            # The locked-out client is told apart by X-Forwarded-For from 127.0.0.1.
+            "TRUSTED_PROXIES": "127.0.0.1",
+            "KIT_BENCH_ROUTES": "1",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "LOG_LEVEL": "WARNING",
+            "BENCH_PASSWORD": password,
+        }
+    )
+    if CONNECTIONS + 1 > 5:  # each refresh connection is one device of one user
+        env["ACCOUNTS_MAX_DEVICES"] = str(CONNECTIONS + 1)
+    return env
+
+
+def manage(env, *args):
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def prepare_data(env):
+    command = [sys.executable, "-m", "bench.prepare"]
+    completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if completed.returncode:
+        sys.exit(f"bench.prepare failed:\n{completed.stderr}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def start_gunicorn(env, port, log_path):
+    log = open(log_path, "w")  # noqa: SIM115 - closed with the server
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(WORKERS),
+        "--worker-class",
+        "sync",
+        "--log-level",
+        "warning",
+    ]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log), log
+
+
+def wait_for_health(server, client, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"gunicorn exited with {server.returncode}: see {OUT_DIR / 'gunicorn.log'}")
+        try:
+            status, body = client.call("GET", "/healthz")
+            if status == 200:
+                return body
+        except OSError:
+            pass
+        time.sleep(0.1)
+    sys.exit(f"/healthz did not answer 200 within {timeout} s: see {OUT_DIR / 'gunicorn.log'}")
+
+
+class Client:
+    """One HTTP request at a time to the bench server (setup and probes, not load)."""
+
+    def __init__(self, port):
+        self.port = port
+
+    def call(self, method, path, body=None, headers=None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            payload = json.dumps(body) if body is not None else None
+            all_headers = {"Content-Type": "application/json", **(headers or {})}
+            connection.request(method, path, body=payload, headers=all_headers)
+            response = connection.getresponse()
+            text = response.read().decode()
+        finally:
+            connection.close()
+        try:
+            return response.status, json.loads(text)
+        except ValueError:
+            return response.status, text
+
+
+# ---------------------------------------------------------------------------------------
+# Credentials: fresh for every run, so that rotated chains never start from a used token
+# ---------------------------------------------------------------------------------------
+@dataclass
+class Load:
+    """What one wrk run sends: headers, and per connection a refresh token and device id."""
+
+    headers: dict = field(default_factory=dict)
+    variables: list = field(default_factory=list)
+
+
+class Credentials:
+    def __init__(self, client, password, api_key, api_key_missing):
+        self.client = client
+        self.password = password
+        self.api_key = api_key
+        self.api_key_missing = api_key_missing
+
+    def _post(self, path, body, headers=None):
+        status, answer = self.client.call("POST", path, body, headers)
+        if status == 404:
+            raise EndpointMissingError(f"POST {path} is not routed (404)")
+        return status, answer
+
+    def stock_pair(self, username):
+        status, answer = self._post(
+            "/bench/stock/token/", {"username": username, "password": self.password}
+        )
+        if status != 200:
+            raise EndpointBrokenError(f"stock sign-in answered {status}: {str(answer)[:200]}")
+        return answer["access"], answer["refresh"]
+
+    def kit_pair(self, username, device_id):
+        status, answer = self._post(
+            "/api/v1/auth/token/",
+            {"username": username, "password": self.password, "device_id": device_id},
+        )
+        if status != 200:
+            raise EndpointBrokenError(f"kit sign-in answered {status}: {str(answer)[:200]}")
+        return answer["access"], answer["refresh"]
+
+    def kit_bearer(self):
+        return Load(headers={"Authorization": "Bearer " + self.kit_pair("bench", "bench-get")[0]})
+
+    def stock_bearer(self):
+        return Load(headers={"Authorization": "Bearer " + self.stock_pair("bench")[0]})
+
+    def api_key_header(self):
+        if not self.api_key:
+            raise EndpointMissingError(self.api_key_missing)
+        return Load(headers={"X-API-Key": self.api_key})
+
+    def stock_refresh_chains(self):
+        tokens = [self.stock_pair("bench-refresh")[1] for _ in range(CONNECTIONS)]
+        return Load(variables=[f"{token} -" for token in tokens])
+
+    def kit_refresh_chains(self):
+        variables = []
+        for index in range(CONNECTIONS):
+            device = f"bench-refresh-{index}"
+            variables.append(f"{self.kit_pair('bench-refresh', device)[1]} {device}")
+        return Load(variables=variables)
+
+    def signin_devices(self):
+        return Load(variables=[f"- bench-signin-{index}" for index in range(CONNECTIONS)])
+
+    def locked_out_client(self):
+        """Locks out bench-locked from LOCKED_OUT_CLIENT (if not already) by failed sign-ins."""
+        headers = {"X-Forwarded-For": LOCKED_OUT_CLIENT}
+        right = {"username": "bench-locked", "password": self.password, "device_id": "locked"}
+        wrong = {**right, "password": self.password + "-wrong"}
+        for _ in range(LOGIN_FAILURE_LIMIT + 2):
+            status, _ = self._post("/api/v1/auth/token/", right, headers)
+            if status == 429:
+                return Load(headers=headers)
+            self._post("/api/v1/auth/token/", wrong, headers)
+        raise EndpointBrokenError(f"no 429 after {LOGIN_FAILURE_LIMIT + 2} failed sign-ins")
+
+
+# ---------------------------------------------------------------------------------------
+# The endpoints, in the order of each round
+# ---------------------------------------------------------------------------------------
+@dataclass
+class Endpoint:
+    key: str
+    label: str
+    method: str
+    path: str
+    credentials: str | None = None  # name of a Credentials method returning a Load
+    body: str | None = None
+    expect: int = 200
+    rotate: bool = False
+    group: str = "kit"
+    state: str = "pending"  # ok, not available, error
+    reason: str = ""
+    rounds: list = field(default_factory=list)
+
+
+def endpoints(password):
+    signin = json.dumps({"username": "bench-signin", "password": password, "device_id": "$DEVICE"})
+    locked = json.dumps({"username": "bench-locked", "password": password, "device_id": "locked"})
+    return [
+        Endpoint("baseline", "DRF, no authentication", "GET", "/bench/noauth/", group="baseline"),
+        Endpoint(
+            "stock_jwt", "simplejwt JWTAuthentication", "GET", "/bench/jwt/",
+            "stock_bearer", group="stock",
+        ),
+        Endpoint(
+            "stock_stateless", "simplejwt JWTStatelessUserAuthentication", "GET",
+            "/bench/jwt-stateless/", "stock_bearer", group="stock",
+        ),
+        Endpoint("kit_claims", "kit Bearer, claims only", "GET", "/bench/claims/", "kit_bearer"),
+        Endpoint("kit_me", "kit /api/v1/me/", "GET", "/api/v1/me/", "kit_bearer"),
+        Endpoint(
+            "kit_ping", "kit API-key ping", "GET", "/api/v1/service/ping/", "api_key_header"
+        ),
+        Endpoint(
+            "stock_refresh_rotate", "simplejwt refresh, rotate+blacklist", "POST",
+            "/bench/stock/refresh/rotate/", "stock_refresh_chains",
+            body='{"refresh": "$REFRESH"}', rotate=True, group="stock",
+        ),
+        Endpoint(
+            "stock_refresh", "simplejwt refresh, no rotation", "POST", "/bench/stock/refresh/",
+            "stock_refresh_chains", body='{"refresh": "$REFRESH"}', group="stock",
+        ),
+        Endpoint(
+            "kit_refresh", "kit refresh (rotation, reuse detection)", "POST",
+            "/api/v1/auth/token/refresh/", "kit_refresh_chains",
+            body='{"refresh": "$REFRESH", "device_id": "$DEVICE"}', rotate=True,
+        ),
+        Endpoint(
+            "kit_signin", "kit sign-in (Argon2)", "POST", "/api/v1/auth/token/",
+            "signin_devices", body=signin,
+        ),
+        Endpoint(
+            "kit_signin_locked", "kit sign-in, locked-out client", "POST",
+            "/api/v1/auth/token/", "locked_out_client", body=locked, expect=429,
+        ),
+    ]  # fmt: skip
+
+
+def load_for(endpoint, credentials):
+    return getattr(credentials, endpoint.credentials)() if endpoint.credentials else Load()
+
+
+def _substitute(text, variables):
+    refresh, device = variables[0].split(" ") if variables else ("", "")
+    return text.replace("$REFRESH", refresh).replace("$DEVICE", device)
+
+
+def probe(endpoint, credentials, client):
+    """One request as wrk will send it (and, for a rotating refresh, proof that reusing the
+    old token is refused), so a broken or missing endpoint is reported, not measured."""
+    load = load_for(endpoint, credentials)
+    body = json.loads(_substitute(endpoint.body, load.variables)) if endpoint.body else None
+    status, answer = client.call(endpoint.method, endpoint.path, body, load.headers)
+    if status == 404:
+        raise EndpointMissingError(f"{endpoint.method} {endpoint.path} is not routed (404)")
+    if status != endpoint.expect:
+        expected = f"answered {status}, expected {endpoint.expect}"
+        raise EndpointBrokenError(f"{expected}: {str(answer)[:200]}")
+    if endpoint.rotate:
+        if not isinstance(answer, dict) or "refresh" not in answer:
+            raise EndpointBrokenError("a rotating refresh returned no new refresh token")
+        status, answer = client.call(endpoint.method, endpoint.path, body, load.headers)
+        if status != 401:
+            raise EndpointBrokenError(f"a reused refresh token answered {status}, not 401")
+
+
+def run_wrk(endpoint, load, seconds, port):
+    spec_path = OUT_DIR / f"{endpoint.key}.spec"
+    lines = [
+        f"method {endpoint.method}",
+        f"path {endpoint.path}",
+        f"expect {endpoint.expect}",
+        f"rotate {int(endpoint.rotate)}",
+    ]
+    headers = {**load.headers}
+    if endpoint.body:
+        headers["Content-Type"] = "application/json"
+        lines.append(f"body {endpoint.body}")
+    lines += [f"header {name}: {value}" for name, value in headers.items()]
+    lines += [f"var {variables}" for variables in load.variables]
+    spec_path.write_text("\n".join(lines) + "\n")
+    command = [
+        "wrk", f"-t{CONNECTIONS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s",
+        "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{port}", "--", str(spec_path),
+    ]  # fmt: skip
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    match = re.search(r"^BENCH_RESULT (.*)$", completed.stdout, re.MULTILINE)
+    if not match:
+        output = f"{completed.stdout[-300:]} {completed.stderr[-300:]}"
+        raise EndpointBrokenError(f"wrk failed: {output}")
+    raw = json.loads(match.group(1))
+    return {
+        "rps": round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
+        "p50_ms": round(raw["p50_us"] / 1000, 2),
+        "p99_ms": round(raw["p99_us"] / 1000, 2),
+        "requests": raw["requests"],
+        "unexpected_status": raw["unexpected"],
+        "socket_errors": raw["socket_errors"],
+    }
+
+
+def measure(all_endpoints, credentials, client, port):
+    for endpoint in all_endpoints:
+        if ONLY and endpoint.key not in ONLY | {"baseline"}:
+            endpoint.state, endpoint.reason = "not measured", "not in BENCH_ONLY"
+            continue
+        try:
+            probe(endpoint, credentials, client)
+            run_wrk(endpoint, load_for(endpoint, credentials), WARMUP, port)
+            endpoint.state = "ok"
+        except EndpointMissingError as reason:
+            endpoint.state, endpoint.reason = "not available", str(reason)
+        except EndpointBrokenError as reason:
+            endpoint.state, endpoint.reason = "error", str(reason)
+        print(f"  {endpoint.label}: {endpoint.state} {endpoint.reason}".rstrip())
+    live = [endpoint for endpoint in all_endpoints if endpoint.state == "ok"]
+    for round_number in range(1, ROUNDS + 1):
+        for endpoint in live:
+            try:
+                result = run_wrk(endpoint, load_for(endpoint, credentials), SECONDS, port)
+            except (EndpointMissingError, EndpointBrokenError) as reason:
+                endpoint.state, endpoint.reason = "error", str(reason)
+                continue
+            endpoint.rounds.append(result)
+            if result["unexpected_status"] or result["socket_errors"]:
+                endpoint.state = "error"
+                endpoint.reason = (
+                    f"{result['unexpected_status']} unexpected statuses, "
+                    f"{result['socket_errors']} socket errors in round {round_number}"
+                )
+            print(
+                f"round {round_number}/{ROUNDS} {endpoint.label}: {result['rps']} req/s, "
+                f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms"
+            )
+
+
+# ---------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------
+TARGETS = [  # issue 7, item 2: (endpoint, reference, minimum ratio)
+    ("kit_claims", "baseline", 0.9),
+    ("kit_claims", "stock_jwt", 2.0),
+    ("kit_claims", "stock_stateless", 1.0),
+    ("kit_me", "baseline", 0.6),
+    ("kit_ping", "baseline", 0.9),
+    ("kit_refresh", "stock_refresh_rotate", 3.0),
+]
+
+
+def summarize(endpoint, baseline_rounds):
+    summary = {
+        "key": endpoint.key,
+        "label": endpoint.label,
+        "request": f"{endpoint.method} {endpoint.path}",
+        "state": endpoint.state,
+        "reason": endpoint.reason,
+        "rounds": endpoint.rounds,
+    }
+    if endpoint.rounds:
+        summary["median_rps"] = statistics.median(r["rps"] for r in endpoint.rounds)
+        summary["p50_ms"] = statistics.median(r["p50_ms"] for r in endpoint.rounds)
+        summary["p99_ms"] = statistics.median(r["p99_ms"] for r in endpoint.rounds)
+        if baseline_rounds:
+            baseline = statistics.median(r["rps"] for r in baseline_rounds)
+            summary["ratio_to_baseline"] = round(summary["median_rps"] / baseline, 3)
+            # Same round, same minute: each round's ratio, to see the spread.
+            summary["round_ratios"] = [
+                round(mine["rps"] / theirs["rps"], 3)
+                for mine, theirs in zip(endpoint.rounds, baseline_rounds, strict=False)
+            ]
+    return summary
+
+
+def verdicts(summaries, password_hashing):
+    by_key = {summary["key"]: summary for summary in summaries}
+    results = []
+    for key, reference, minimum in TARGETS:
+        mine, theirs = by_key[key], by_key[reference]
+        target = {"endpoint": key, "reference": reference, "minimum_ratio": minimum}
+        if "median_rps" not in mine or "median_rps" not in theirs:
+            missing = mine if "median_rps" not in mine else theirs
+            target.update(ratio=None, verdict="n/a", why=f"{missing['key']}: {missing['state']}")
+        else:
+            ratio = round(mine["median_rps"] / theirs["median_rps"], 3)
+            broken = [s["key"] for s in (mine, theirs) if s["state"] != "ok"]
+            passed = ratio >= minimum and not broken
+            target.update(ratio=ratio, verdict="PASS" if passed else "FAIL")
+            if broken:
+                target["why"] = "errors during the run: " + ", ".join(broken)
+        results.append(target)
+    # Issue 7, item 4: a locked-out client is refused before the hasher runs, so its
+    # median latency under the same load stays well under one Argon2 check.
+    locked = by_key["kit_signin_locked"]
+    check_ms = password_hashing["check_ms_median"]
+    target = {
+        "endpoint": "kit_signin_locked",
+        "reference": f"half an Argon2 check ({check_ms / 2:.1f} ms)",
+        "p50_ms": locked.get("p50_ms"),
+    }
+    if "p50_ms" in locked:
+        passed = locked["p50_ms"] < check_ms / 2 and locked["state"] == "ok"
+        target["verdict"] = "PASS" if passed else "FAIL"
+    else:
+        target.update(verdict="n/a", why=f"kit_signin_locked: {locked['state']}")
+    results.append(target)
+    return results
+
+
+def machine_info(database, cache):
+    cpu_model = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        match = re.search(r"^model name\s*:\s*(.*)$", cpuinfo.read_text(), re.MULTILINE)
+        cpu_model = match.group(1) if match else cpu_model
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
+    return {
+        "cpu_model": cpu_model,
+        "cpu_cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "django": version("Django"),
+        "djangorestframework": version("djangorestframework"),
+        "djangorestframework_simplejwt": version("djangorestframework-simplejwt"),
+        "gunicorn": version("gunicorn"),
+        "wrk": (wrk_version.stdout or wrk_version.stderr).splitlines()[0],
+        "database": database,
+        "cache": cache,
+        "gunicorn_workers": WORKERS,
+        "worker_class": "sync",
+        "conn_max_age": os.environ.get("CONN_MAX_AGE", "60 (default)"),
+    }
+
+
+def git_commit():
+    completed = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    )
+    return completed.stdout.strip() or None
+
+
+def print_report(summaries, targets):
+    print(f"\n{'endpoint':<42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x base':>7}")
+    for summary in summaries:
+        if "median_rps" in summary:
+            print(
+                f"{summary['label']:<42} {summary['median_rps']:>9.1f} "
+                f"{summary['p50_ms']:>8.2f} {summary['p99_ms']:>8.2f} "
+                f"{summary.get('ratio_to_baseline', 0):>7.2f}"
+                + ("" if summary["state"] == "ok" else f"  ERROR: {summary['reason']}")
+            )
+        else:
+            print(f"{summary['label']:<42} {summary['state']}: {summary['reason']}")
+    print("\nTargets (issue 7, items 2 and 4), from this run:")
+    for target in targets:
+        if "minimum_ratio" in target:
+            measured = "-" if target["ratio"] is None else f"{target['ratio']:.2f}x"
+            line = (
+                f"{target['endpoint']} >= {target['minimum_ratio']}x {target['reference']}: "
+                f"{measured}"
+            )
+        else:
+            line = f"{target['endpoint']} p50 {target['p50_ms']} ms < {target['reference']}"
+        why = f" ({target['why']})" if "why" in target else ""
+        print(f"  {target['verdict']:<5} {line}{why}")
+
+
+def draw_chart(summaries, machine, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    measured = [s for s in summaries if "median_rps" in s]
+    colors = {"baseline": "#888888", "stock": "#e08a2c", "kit": "#2c6fbb"}
+    groups = {e.key: e.group for e in endpoints("")}
+    figure, axes = plt.subplots(figsize=(9, 0.45 * len(measured) + 1.6))
+    labels = [s["label"] for s in measured]
+    values = [s["median_rps"] for s in measured]
+    bars = axes.barh(labels, values, color=[colors[groups[s["key"]]] for s in measured])
+    for bar, summary in zip(bars, measured, strict=True):
+        note = f" {summary.get('ratio_to_baseline', 0):.2f}x" + (
+            "" if summary["state"] == "ok" else " (errors)"
+        )
+        axes.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, note, va="center")
+    axes.invert_yaxis()
+    axes.set_xlabel("requests per second (median of rounds; x = ratio to the no-auth baseline)")
+    axes.set_title(
+        f"{machine['gunicorn_workers']} gunicorn sync workers, {machine['cpu_cores']} cores, "
+        f"{machine['database'].split(' (')[0]}, {machine['cache'].split(' (')[0]}",
+        fontsize=10,
+    )
+    axes.set_xlim(0, max(values) * 1.2)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def main():
+    ensure_wrk()
+    OUT_DIR.mkdir(exist_ok=True)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(16)
+    with tempfile.TemporaryDirectory(prefix="kit-bench-") as temp_dir:
+        database_url, database = bench_database(temp_dir)
+        redis_url, cache = bench_cache()
+        env = server_environment(database_url, redis_url, password)
+        print(f"bench: {database}, cache {cache}, {WORKERS} workers, {CONNECTIONS} connections")
+        manage(env, "migrate", "--noinput", "--verbosity", "0")
+        prepared = prepare_data(env)
+        port = free_port()
+        server, log = start_gunicorn(env, port, OUT_DIR / "gunicorn.log")
+        try:
+            client = Client(port)
+            wait_for_health(server, client)
+            credentials = Credentials(
+                client, password, prepared["api_key"], prepared["api_key_missing"]
+            )
+            all_endpoints = endpoints(password)
+            print(f"probing and warming up ({WARMUP} s each):")
+            measure(all_endpoints, credentials, client, port)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+            log.close()
+    baseline_rounds = all_endpoints[0].rounds
+    summaries = [summarize(endpoint, baseline_rounds) for endpoint in all_endpoints]
+    targets = verdicts(summaries, prepared["password_hashing"])
+    machine = machine_info(database, cache)
+    results = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "machine": machine,
+        "settings": {
+            "rounds": ROUNDS,
+            "seconds_per_round": SECONDS,
+            "warmup_seconds": WARMUP,
+            "connections": CONNECTIONS,
+            "wrk_threads": CONNECTIONS,
+            "ratio": "median req/s of the endpoint / median req/s of the baseline, same run",
+        },
+        "password_hashing": prepared["password_hashing"],
+        "endpoints": summaries,
+        "targets": targets,
+    }
+    (RESULTS_DIR / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print_report(summaries, targets)
+    hashing = prepared["password_hashing"]
+    print(
+        f"\nArgon2 (time_cost={hashing['time_cost']}, memory_cost={hashing['memory_cost_kib']}"
+        f" KiB, parallelism={hashing['parallelism']}): {hashing['hash_ms_median']} ms per hash,"
+        f" {hashing['check_ms_median']} ms per check (median of {hashing['samples']})"
+    )
+    if baseline_rounds:
+        draw_chart(summaries, machine, RESULTS_DIR / "results.png")
+    print(f"written: {RESULTS_DIR / 'results.json'}, {RESULTS_DIR / 'results.png'}")
+
+
+if __name__ == "__main__":
+    main()
