@@ -121,8 +121,9 @@ def authenticate_access_token(request, raw):
 
 def enforce_csrf(request):
     """403 `csrf_failed` unless a safe method or `X-CSRFToken` matches the csrftoken
-    cookie (Django's own check, as for the session)."""
-    SessionAuthentication().enforce_csrf(request)
+    cookie (Django's own check, as for the session). Checked on the HttpRequest, so the
+    body is never parsed first (a bad body cannot turn a CSRF failure into a 415)."""
+    SessionAuthentication().enforce_csrf(getattr(request, "_request", request))
 
 
 class CookieAuthentication(drf_authentication.BaseAuthentication):
