@@ -109,9 +109,11 @@ def _resolve_user(user, user_id):
     if (user is None) == (user_id is None):
         raise AuthenticationError("Pass exactly one of user and user_id.")
     if user is not None:
+        from api.authentication import model_user  # a ClaimsUser becomes its row
+
         if getattr(user, "pk", None) is None or not getattr(user, "is_active", False):
             raise AuthenticationError()
-        return user
+        return model_user(user)
     if isinstance(user_id, bool) or not isinstance(user_id, int | str):
         raise AuthenticationError()
     if isinstance(user_id, str) and not user_id.strip():

@@ -277,3 +277,13 @@ def test_async_jwt_sign_in_runs_the_orm_off_the_event_loop(async_site, user, pas
         "/async/me/", {"backend": "jwt"}, headers={"Authorization": f"Bearer {access}"}
     )
     assert me.json() == {"id": user.pk, "authenticated": True}
+
+
+def test_a_claims_user_can_be_signed_into_a_browser_session(make_request, user):
+    _, pair = auth.login(make_request(), user, backend="jwt")
+    request = make_request(HTTP_AUTHORIZATION=f"Bearer {pair.access}")
+    claims_user = auth.get_user(request, backend="jwt")
+    auth.login(request, claims_user, backend="session")
+    assert auth.get_user(request) == user
+    user.refresh_from_db()
+    assert user.last_login is not None
