@@ -9,6 +9,8 @@ class AccountsConfig(AppConfig):
         # Connect the signal receivers: API keys (owner deleted), lockouts (sign-in failed
         # or succeeded), device sessions (user deactivated or deleted).
         # Register the system checks (signing keys).
-        from accounts import api_keys, checks, lockout, signals  # noqa: F401
+        from accounts import api_keys, checks, lockout, rights, signals  # noqa: F401
 
         signals.connect()
+        # Rights changes (staff, superuser, groups, permissions) make access tokens stale.
+        rights.connect()

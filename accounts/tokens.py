@@ -18,6 +18,8 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, Token
 from rest_framework_simplejwt.utils import datetime_to_epoch
 
+from accounts.claims import extra_claims
+from accounts.ip_binding import CLIENT_IP_CLAIM, client_ip_hash
 from accounts.jwt_backend import KitTokenBackendMixin
 
 SESSION_CLAIM = "sid"
@@ -49,11 +51,14 @@ class _DeviceSessionTokenMixin(KitTokenBackendMixin):
 
 
 class DeviceAccessToken(_DeviceSessionTokenMixin, AccessToken):
-    """Access token: who (sub, username, rights flags, rights version) on which session."""
+    """Access token: who (sub, username, rights flags, rights version) on which session,
+    from which client address (`cip`, see accounts.ip_binding), plus the claims of
+    ACCOUNTS["TOKEN_CLAIMS"] (accounts.claims; they cannot replace the kit's own)."""
 
     @classmethod
     def for_session(cls, session, user, *, now, expires_at):
         token = cls()
+        token.payload.update(extra_claims(user))
         token.set_iat(at_time=now)
         token["exp"] = datetime_to_epoch(expires_at)
         token["sub"] = str(user.pk)
@@ -62,6 +67,9 @@ class DeviceAccessToken(_DeviceSessionTokenMixin, AccessToken):
         token["is_staff"] = bool(user.is_staff)
         token["is_superuser"] = bool(user.is_superuser)
         token[RIGHTS_VERSION_CLAIM] = user.rights_version
+        ip_hash = client_ip_hash(session.ip_address)
+        if ip_hash:
+            token[CLIENT_IP_CLAIM] = ip_hash
         return token
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
+    path("spa-demo/", views.spa_demo, name="spa_demo"),
     path(
         "devices/<uuid:session_id>/revoke/",
         views.revoke_device_session,

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, update_session_auth_hash
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.tokens import default_token_generator
@@ -11,11 +11,11 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from accounts import sessions
+from accounts import auth, sessions
 from accounts.forms import LockoutPasswordChangeForm, LoginForm, SignupForm, add_service_errors
 from accounts.models import DeviceSession
 from accounts.services.passwords import change_password, reset_password, send_password_reset
@@ -54,11 +54,21 @@ def sign_out_everywhere(request):
     return redirect("accounts:account")
 
 
+@ensure_csrf_cookie
+def spa_demo(request):
+    """A page of plain JavaScript on the cookie transport (static/accounts/spa-demo.js)."""
+    return render(request, "accounts/spa_demo.html")
+
+
 class LoginView(auth_views.LoginView):
     """Username or e-mail; `next` is followed only to this site (Django's check)."""
 
     form_class = LoginForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        auth.login(self.request, form.get_user(), backend=auth.SESSION)
+        return HttpResponseRedirect(self.get_success_url())
 
     def get_context_data(self, **kwargs):
         # Django puts the request's host name here; the pages show the product's name.
@@ -84,8 +94,7 @@ def signup(request):
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            # The first configured backend, so the session stays valid whatever it is.
-            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+            auth.login(request, user, backend=auth.SESSION)
             return redirect(settings.LOGIN_REDIRECT_URL)
     return render(request, "accounts/signup.html", {"form": form})
 

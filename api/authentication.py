@@ -13,6 +13,8 @@ from rest_framework import authentication as drf_authentication
 from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import sessions
+from accounts.cookies import ACCESS_COOKIE
+from accounts.ip_binding import address_matches
 from accounts.tokens import decode_access
 
 
@@ -85,12 +87,7 @@ class BearerAuthentication(drf_authentication.BaseAuthentication):
             return None
         if len(parts) != 2:
             raise sessions.token_invalid()
-        try:
-            token = decode_access(parts[1])
-        except TokenError as exc:
-            raise sessions.token_invalid() from exc
-        sessions.check_access(token)
-        return ClaimsUser(token), token
+        return authenticate_access_token(request, parts[1])
 
     def authenticate_header(self, request):
         return f'{self.keyword} realm="api"'
@@ -107,3 +104,40 @@ class SessionAuthentication(drf_authentication.SessionAuthentication):
                 "CSRF check failed: send the X-CSRFToken header with the csrftoken cookie.",
                 code="csrf_failed",
             ) from exc
+
+
+def authenticate_access_token(request, raw):
+    """(ClaimsUser, token) for a raw access token, checked like every JWT request:
+    signature, expiry, type, the client address (JWT_BIND_IP) and the device session."""
+    try:
+        token = decode_access(raw)
+    except TokenError as exc:
+        raise sessions.token_invalid() from exc
+    if not address_matches(token, getattr(request, "client_ip", None)):
+        raise sessions.token_invalid()
+    sessions.check_access(token)
+    return ClaimsUser(token), token
+
+
+def enforce_csrf(request):
+    """403 `csrf_failed` unless a safe method or `X-CSRFToken` matches the csrftoken
+    cookie (Django's own check, as for the session). Checked on the HttpRequest, so the
+    body is never parsed first (a bad body cannot turn a CSRF failure into a 415)."""
+    SessionAuthentication().enforce_csrf(getattr(request, "_request", request))
+
+
+class CookieAuthentication(drf_authentication.BaseAuthentication):
+    """The `access_token` cookie of the cookie transport (browser apps).
+
+    After BearerAuthentication in DEFAULT_AUTHENTICATION_CLASSES: a request with a Bearer
+    header is authenticated by it alone. Only the access cookie is read, never the refresh
+    cookie (no silent refresh: a refresh token is not an access token). Unsafe methods
+    need the CSRF header, checked before the token.
+    """
+
+    def authenticate(self, request):
+        raw = request.COOKIES.get(ACCESS_COOKIE)
+        if not raw:
+            return None
+        enforce_csrf(request)
+        return authenticate_access_token(request, raw)

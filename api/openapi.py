@@ -33,6 +33,20 @@ class SessionAuthenticationScheme(OpenApiAuthenticationExtension):
         }
 
 
+class CookieAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "api.authentication.CookieAuthentication"
+    name = "AccessCookie"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "access_token",
+            "description": "The HttpOnly access-token cookie of POST "
+            "/api/v1/auth/cookie/login/; unsafe methods need the X-CSRFToken header.",
+        }
+
+
 def error(codes, serializer=ErrorSerializer):
     """A documented error response: `codes` is the list of `code` values it may carry."""
     return OpenApiResponse(serializer, description="`code`: " + ", ".join(f"`{c}`" for c in codes))

@@ -3,7 +3,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api.views import account, auth, devices, me, service
+from api.views import account, auth, cookies, devices, me, service
 from api.views.jwks import JWKSView
 
 v1_patterns = [
@@ -13,6 +13,11 @@ v1_patterns = [
     path("auth/token/verify/", auth.TokenVerifyView.as_view(), name="token-verify"),
     path("auth/logout/", auth.LogoutView.as_view(), name="logout"),
     path("auth/logout-all/", auth.LogoutAllView.as_view(), name="logout-all"),
+    # Cookie transport (browser apps)
+    path("auth/csrf/", cookies.CsrfCookieView.as_view(), name="csrf"),
+    path("auth/cookie/login/", cookies.CookieLoginView.as_view(), name="cookie-login"),
+    path("auth/cookie/refresh/", cookies.CookieRefreshView.as_view(), name="cookie-refresh"),
+    path("auth/cookie/logout/", cookies.CookieLogoutView.as_view(), name="cookie-logout"),
     path("me/", me.MeView.as_view(), name="me"),
     path("devices/", devices.DeviceListView.as_view(), name="devices"),
     path("devices/<uuid:session_id>/", devices.DeviceDetailView.as_view(), name="device-detail"),

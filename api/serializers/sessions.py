@@ -100,3 +100,17 @@ class LimitDeviceSerializer(serializers.Serializer):
 
 class DeviceLimitErrorSerializer(ErrorSerializer):
     devices = LimitDeviceSerializer(many=True)
+
+
+# --- cookie transport -------------------------------------------------------------------
+
+
+class CookieSignInSerializer(SignInSerializer):
+    """The body of /auth/token/ without `device_id`: the browser's lives in its cookie."""
+
+    device_id = None
+
+
+class CookieSignInResponseSerializer(serializers.Serializer):
+    device = DeviceSerializer()
+    access_expires_in = serializers.IntegerField(help_text="Seconds.")

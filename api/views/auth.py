@@ -3,7 +3,6 @@
 Thin views: the rules live in accounts.sessions.
 """
 
-from django.contrib.auth import logout as end_browser_session
 from django.contrib.auth import update_session_auth_hash
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -11,7 +10,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import sessions
+from accounts import auth, sessions
 from accounts.models import DeviceSession
 from accounts.tokens import DeviceAccessToken
 from api.authentication import model_user
@@ -59,12 +58,11 @@ class TokenObtainView(APIView):
     )
     def post(self, request):
         data = _validated(SignInSerializer, request)
-        user = sessions.authenticate_credentials(
-            request=request, username=data["username"], password=data["password"]
-        )
-        session, pair = sessions.sign_in(
-            request=request,
-            user=user,
+        user = auth.authenticate(request, data["username"], data["password"])
+        session, pair = auth.login(
+            request,
+            user,
+            backend=auth.JWT,
             device_id=data.get("device_id"),
             device_name=data.get("device_name", ""),
             revoke_device_id=data.get("revoke_device_id"),
@@ -148,10 +146,8 @@ class LogoutView(APIView):
             return Response(status=status.HTTP_204_NO_CONTENT)
         if not request.user.is_authenticated:
             raise exceptions.NotAuthenticated()
-        if isinstance(request.auth, DeviceAccessToken):
-            sessions.logout(request=request, session_id=request.auth.session_id)
-        else:
-            end_browser_session(request._request)
+        backend = auth.JWT if isinstance(request.auth, DeviceAccessToken) else auth.SESSION
+        auth.logout(request, backend=backend)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -7,6 +7,7 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 HTML_PAGE = "/accounts/login/"
+SPA_DEMO = "/accounts/spa-demo/"
 DOCS = "/api/docs/"
 API = "/api/schema/?format=json"
 ALLOWED = "https://app.example.com"
@@ -20,7 +21,7 @@ def directives(response):
     }
 
 
-@pytest.mark.parametrize("path", [HTML_PAGE, DOCS, API, "/admin/login/"])
+@pytest.mark.parametrize("path", [HTML_PAGE, SPA_DEMO, DOCS, API, "/admin/login/"])
 def test_every_response_carries_the_security_headers(client, path):
     response = client.get(path)
 
@@ -40,13 +41,25 @@ def test_every_response_carries_the_security_headers(client, path):
     assert "script-src" not in policy  # falls back to default-src 'self'
 
 
-@pytest.mark.parametrize("path", [HTML_PAGE, DOCS, "/admin/login/"])
+@pytest.mark.parametrize("path", [HTML_PAGE, SPA_DEMO, DOCS, "/admin/login/"])
 def test_html_pages_have_no_inline_script_or_style(client, path):
     html = client.get(path).text
 
     assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == []
     assert "<style" not in html
     assert not re.search(r"\son[a-z]+=", html)  # no inline event handlers
+
+
+def test_spa_demo_loads_its_script_from_this_site(client):
+    html = client.get(SPA_DEMO).text
+
+    sources = re.findall(r'<script[^>]+src="([^"]+)"', html)
+    assert sources == ["/static/accounts/spa-demo.js"]
+    from django.contrib.staticfiles import finders
+
+    script = finders.find("accounts/spa-demo.js")
+    with open(script) as file:
+        assert "/auth/cookie/refresh/" in file.read()
 
 
 def test_docs_load_their_script_and_assets_from_this_site(client):

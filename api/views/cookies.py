@@ -1,0 +1,169 @@
+"""/api/v1/auth/csrf/ and /api/v1/auth/cookie/...: JWTs for browser apps, in cookies.
+
+The tokens are never in a body: HttpOnly cookies (accounts.cookies) carry them, and every
+POST here needs the CSRF header, sign-in included (a login CSRF would sign the victim's
+browser into the attacker's account). Sign-in and sign-out go through accounts.auth; the
+rules are accounts.sessions'.
+"""
+
+from django.middleware.csrf import get_token
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import auth, cookies, sessions
+from api.authentication import enforce_csrf
+from api.openapi import INVALID, error
+from api.serializers.sessions import (
+    CookieSignInResponseSerializer,
+    CookieSignInSerializer,
+    DeviceLimitErrorSerializer,
+)
+
+TAG = ["auth (browser cookies)"]
+CSRF_HEADER = OpenApiParameter(
+    "X-CSRFToken",
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="The value of the csrftoken cookie (GET /api/v1/auth/csrf/ sets it).",
+)
+CSRF_FAILED = error(["csrf_failed"])
+
+
+def _cookie_parameter(name, description):
+    return OpenApiParameter(name, location=OpenApiParameter.COOKIE, description=description)
+
+
+def _body(device, pair):
+    """What a browser app may know: its device and when to expect a refresh (no token)."""
+    return {
+        "device": {"id": str(device.pk), "device_id": device.device_id, "name": device.name},
+        "access_expires_in": pair.access_expires_in,
+    }
+
+
+class _CookieRouteView(APIView):
+    """Public routes that read their own cookies and check CSRF first."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        enforce_csrf(request)
+
+
+class CsrfCookieView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(
+        tags=TAG,
+        summary="Set the csrftoken cookie",
+        description="Call once before the first POST: send its value as X-CSRFToken.",
+        auth=[],
+        responses={204: OpenApiResponse(description="The csrftoken cookie is set.")},
+    )
+    def get(self, request):
+        get_token(request)  # CsrfViewMiddleware sets the cookie on the response
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CookieLoginView(_CookieRouteView):
+    @extend_schema(
+        tags=TAG,
+        summary="Sign in a browser (tokens in HttpOnly cookies)",
+        description="Sets `access_token` (Path=/), `refresh_token` (Path=/api/v1/auth/cookie/) "
+        "and, the first time, the long-lived `device_id` cookie: all HttpOnly, SameSite=Lax, "
+        "Secure unless DEBUG. Signing in again from the same browser replaces its session.",
+        auth=[],
+        parameters=[CSRF_HEADER],
+        request=CookieSignInSerializer,
+        responses={
+            200: CookieSignInResponseSerializer,
+            400: INVALID,
+            401: error(["invalid_credentials"]),
+            403: OpenApiResponse(
+                DeviceLimitErrorSerializer,
+                description="`code`: `csrf_failed`, or `device_limit_reached` with `devices`.",
+            ),
+            429: error(["too_many_attempts"]),
+        },
+    )
+    def post(self, request):
+        serializer = CookieSignInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = auth.authenticate(request, data["username"], data["password"])
+        response = Response()
+        device, pair = auth.login(
+            request,
+            user,
+            backend=auth.JWT,
+            response=response,
+            device_name=data.get("device_name", ""),
+            revoke_device_id=data.get("revoke_device_id"),
+        )
+        response.data = _body(device, pair)
+        return response
+
+
+class CookieRefreshView(_CookieRouteView):
+    @extend_schema(
+        tags=TAG,
+        summary="Rotate the refresh cookie",
+        description="Reads `refresh_token` and `device_id` cookies; sets both token cookies "
+        "again. On a 401 both token cookies are deleted.",
+        auth=[],
+        parameters=[
+            CSRF_HEADER,
+            _cookie_parameter(cookies.REFRESH_COOKIE, "Set by the cookie sign-in."),
+            _cookie_parameter(cookies.DEVICE_COOKIE, "Set by the cookie sign-in."),
+        ],
+        request=None,
+        responses={
+            200: CookieSignInResponseSerializer,
+            401: error(["token_invalid", "device_mismatch", "refresh_reused", "session_revoked"]),
+            403: CSRF_FAILED,
+        },
+    )
+    def post(self, request):
+        raw_refresh = request.COOKIES.get(cookies.REFRESH_COOKIE)
+        if not raw_refresh:
+            raise sessions.token_invalid()
+        device, pair = sessions.refresh(
+            request=request,
+            raw_refresh=raw_refresh,
+            device_id=cookies.browser_device_id(request) or "",
+        )
+        response = Response(_body(device, pair))
+        cookies.set_token_cookies(response, pair)
+        return response
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if response.status_code == status.HTTP_401_UNAUTHORIZED:
+            cookies.delete_token_cookies(response)
+        return response
+
+
+class CookieLogoutView(_CookieRouteView):
+    @extend_schema(
+        tags=TAG,
+        summary="Sign out this browser",
+        description="Revokes the session of the token cookies and deletes them; 204 also "
+        "when it had already ended.",
+        auth=[],
+        parameters=[CSRF_HEADER],
+        request=None,
+        responses={
+            204: OpenApiResponse(description="Signed out (also when already signed out)."),
+            403: CSRF_FAILED,
+        },
+    )
+    def post(self, request):
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        auth.logout(request, backend=auth.JWT, response=response)
+        return response
