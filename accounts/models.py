@@ -43,6 +43,20 @@ class User(AbstractUser):
             )
         ]
 
+    # Counters that only move through F() updates (accounts.sessions, accounts.rights).
+    COUNTER_FIELDS = ("sessions_version", "rights_version")
+
+    def save(self, *args, **kwargs):
+        """Never writes the counters back: a user object loaded before a bump (sign out
+        everywhere, a change of rights) must not undo it by saving an older value."""
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in self.COUNTER_FIELDS
+            ]
+        super().save(*args, **kwargs)
+
     def get_session_auth_hash(self):
         """The password hash plus `sessions_version`, so either change ends sessions."""
         from django.utils.crypto import salted_hmac

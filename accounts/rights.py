@@ -14,14 +14,14 @@ now and again after commit), so the next request reads the new version. A refres
 issues a token with the new claims.
 
 A bulk `QuerySet.update(is_staff=...)` sends no signal: call `rights_changed(user_ids)`
-after it. A save never writes rights_version back: a user object loaded before a bump
-cannot lower it again (see `_keep_rights_version`).
+after it. `User.save` never writes rights_version back, so a user object loaded before a
+bump cannot lower it again.
 """
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db.models import F
-from django.db.models.signals import m2m_changed, post_init, post_save, pre_delete, pre_save
+from django.db.models.signals import m2m_changed, post_init, post_save, pre_delete
 
 from accounts import session_state
 
@@ -56,21 +56,10 @@ def _remember_flags(sender, instance, **kwargs):
     instance._kit_rights_flags = tuple(instance.__dict__.get(f) for f in RIGHTS_FLAGS)
 
 
-def _keep_rights_version(sender, instance, raw=False, update_fields=None, **kwargs):
-    """Save writes `rights_version = rights_version`: only rights_changed() moves it."""
-    if raw or instance._state.adding:
-        return
-    if update_fields is None or "rights_version" in update_fields:
-        instance._kit_rights_version = instance.rights_version
-        instance.rights_version = F("rights_version")
-
-
 def _flags_saved(sender, instance, created, raw=False, update_fields=None, **kwargs):
     before = getattr(instance, "_kit_rights_flags", (None, None))
     after = tuple(getattr(instance, f) for f in RIGHTS_FLAGS)
     saved = update_fields is None or set(RIGHTS_FLAGS) & set(update_fields)
-    if "_kit_rights_version" in instance.__dict__:
-        instance.rights_version = instance.__dict__.pop("_kit_rights_version")
     if not created and not raw and saved and before != after and None not in before:
         rights_changed([instance.pk])
         instance.refresh_from_db(fields=["rights_version"])
@@ -146,7 +135,6 @@ def _group_deleted(sender, instance, **kwargs):
 def connect():
     user_model = get_user_model()
     post_init.connect(_remember_flags, sender=user_model, dispatch_uid="kit-rights-flags")
-    pre_save.connect(_keep_rights_version, sender=user_model, dispatch_uid="kit-rights-keep")
     post_save.connect(_flags_saved, sender=user_model, dispatch_uid="kit-rights-saved")
     for through in (user_model.groups.through, user_model.user_permissions.through):
         m2m_changed.connect(_user_m2m_changed, sender=through, dispatch_uid=f"kit-rights-{through}")

@@ -26,3 +26,18 @@ def test_sessions_version_changes_session_auth_hash():
     before = user.get_session_auth_hash()
     user.sessions_version += 1
     assert user.get_session_auth_hash() != before
+
+
+@pytest.mark.django_db
+def test_saving_a_stale_user_object_never_undoes_a_sign_out_everywhere():
+    from accounts.models import DeviceSession
+    from accounts.sessions import revoke_all_sessions
+
+    user = UserFactory()
+    stale = type(user).objects.get(pk=user.pk)
+    revoke_all_sessions(user, reason=DeviceSession.RevokeReason.LOGOUT_ALL)
+    stale.first_name = "Ada"
+    stale.save()
+    user.refresh_from_db()
+    assert user.sessions_version == 1
+    assert user.first_name == "Ada"
