@@ -291,6 +291,7 @@ def refresh(*, request, raw_refresh, device_id):
         device_id=device_id,
         revoked_at__isnull=True,
         refresh_expires_at__gt=now,
+        user__is_active=True,
     ).update(
         refresh_jti=new_jti(),
         previous_refresh_jti=token.jti,
@@ -314,7 +315,7 @@ def _pair_for(session_id, *, now):
 
 def _refresh_refused(token, *, request, device_id, now):
     session = DeviceSession.objects.select_related("user").filter(pk=token.session_id).first()
-    if session is None or str(session.user_id) != token["sub"]:
+    if session is None or str(session.user_id) != token["sub"] or not session.user.is_active:
         raise session_revoked()
     if session.revoked_at is not None or session.refresh_expires_at <= now:
         raise session_revoked()
@@ -372,7 +373,8 @@ def check_access(token):
         and state.rights_version != token.get(RIGHTS_VERSION_CLAIM)
     ):
         state = session_state.get_session_state(token.session_id, refresh=True)
-    if state is None or not state.active:
+    if state is None or not state.active or str(state.user_id) != token["sub"]:
+        # Also a session of another user: a `sid` is bound to its `sub`.
         raise session_revoked()
     if state.rights_version != token.get(RIGHTS_VERSION_CLAIM):
         raise exceptions.AuthenticationFailed(
@@ -401,7 +403,9 @@ def check_refresh(raw_refresh):
     """Verify a refresh token without using it: valid only while it is the session's
     current one. Returns the token; raises token_invalid / session_revoked."""
     token = _parse_refresh(raw_refresh)
-    session = DeviceSession.objects.filter(pk=token.session_id, user_id=token["sub"]).first()
+    session = DeviceSession.objects.filter(
+        pk=token.session_id, user_id=token["sub"], user__is_active=True
+    ).first()
     if session is None or not session.is_active:
         raise session_revoked()
     if session.refresh_jti != token.jti:
