@@ -284,7 +284,18 @@ def refresh(*, request, raw_refresh, device_id):
     token = _parse_refresh(raw_refresh)
     now = timezone.now()
     cap = Value(timedelta(seconds=_config("SESSION_MAX_AGE")))
-    rotated = DeviceSession.objects.filter(
+    with transaction.atomic():
+        # Rotation and the new pair commit together: should issuing the pair fail, the
+        # old refresh token stays the current one (a retry is not taken for a reuse).
+        rotated = _rotate(token, request=request, device_id=device_id, now=now, cap=cap)
+        if rotated:
+            return _pair_for(token.session_id, now=now)
+    return _refresh_refused(token, request=request, device_id=device_id, now=now)
+
+
+def _rotate(token, *, request, device_id, now, cap):
+    """The conditional UPDATE of one rotation: 1 when `token` was current, else 0."""
+    return DeviceSession.objects.filter(
         pk=token.session_id,
         user_id=token["sub"],
         refresh_jti=token.jti,
@@ -300,9 +311,6 @@ def refresh(*, request, raw_refresh, device_id):
         refresh_expires_at=Least(Value(now + refresh_lifetime()), F("created_at") + cap),
         ip_address=_client_ip(request),
     )
-    if not rotated:
-        return _refresh_refused(token, request=request, device_id=device_id, now=now)
-    return _pair_for(token.session_id, now=now)
 
 
 def _pair_for(session_id, *, now):
@@ -341,11 +349,12 @@ def _refresh_refused(token, *, request, device_id, now):
     ):
         # The app lost the answer to its last exchange and retries: a fresh pair for the
         # same session. `rotated_at` stays, so the window does not slide.
-        resent = DeviceSession.objects.filter(
-            pk=session.pk, refresh_jti=session.refresh_jti, revoked_at__isnull=True
-        ).update(refresh_jti=new_jti(), last_used_at=now)
-        if resent:
-            return _pair_for(session.pk, now=now)
+        with transaction.atomic():
+            resent = DeviceSession.objects.filter(
+                pk=session.pk, refresh_jti=session.refresh_jti, revoked_at__isnull=True
+            ).update(refresh_jti=new_jti(), last_used_at=now)
+            if resent:
+                return _pair_for(session.pk, now=now)
     with transaction.atomic():
         record_event(
             AuthEvent.Kind.REFRESH_REUSED, request=request, user=session.user, session_id=session.pk
