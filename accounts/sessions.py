@@ -379,7 +379,8 @@ def check_access(token):
     if (
         state is not None
         and state.active
-        and state.rights_version != token.get(RIGHTS_VERSION_CLAIM)
+        # A stale rights version, or an entry cached before it carried the user id.
+        and (state.rights_version != token.get(RIGHTS_VERSION_CLAIM) or state.user_id is None)
     ):
         state = session_state.get_session_state(token.session_id, refresh=True)
     if state is None or not state.active or str(state.user_id) != token["sub"]:

@@ -45,17 +45,10 @@ def arbitrary_tokens():
     )
 
 
-@pytest.fixture(scope="module")
-def genuine_pair(django_db_blocker):
-    """One real pair, issued once for the module (hypothesis reruns the test body)."""
-    from tests.factories import UserFactory
-
-    with django_db_blocker.unblock():
-        user = UserFactory()
-        _, pair = sessions.sign_in(request=None, user=user, device_id="property")
-    yield pair
-    with django_db_blocker.unblock():
-        user.delete()
+@pytest.fixture
+def genuine_pair(user):
+    """One real pair per test (hypothesis runs every example against it)."""
+    return sessions.sign_in(request=None, user=user, device_id="property")[1]
 
 
 @PROPERTY_SETTINGS
@@ -99,15 +92,9 @@ def test_verify_token_accepts_the_genuine_tokens(genuine_pair):
     assert sessions.verify_token(genuine_pair.refresh).token_type == "refresh"
 
 
-@pytest.fixture(scope="module")
-def genuine_key(django_db_blocker):
-    from accounts.api_keys import create_api_key
-
-    with django_db_blocker.unblock():
-        api_key, raw_key = create_api_key(name="property", scopes=["users:read"])
-    yield raw_key
-    with django_db_blocker.unblock():
-        api_key.delete()
+@pytest.fixture
+def genuine_key(make_api_key):
+    return make_api_key(name="property", scopes=["users:read"])[1]
 
 
 def key_shaped():
