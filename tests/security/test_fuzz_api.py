@@ -12,6 +12,8 @@ import os
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
 from accounts import sessions
@@ -35,10 +37,16 @@ pytestmark = pytest.mark.django_db
 def api_schema(db):
     from config.wsgi import application
 
+    # Like Django's test client: the end of a request must not close the connection that
+    # holds the test's transaction (PostgreSQL would lose it).
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
     loaded = schemathesis.openapi.from_wsgi("/api/schema/", application)
     # A NUL character is refused by every text field (400), which JSON Schema cannot say.
     loaded.config.generation.update(allow_x00=False)
-    return loaded
+    yield loaded
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
