@@ -37,6 +37,7 @@ _last_warning = 0.0
 class SessionState:
     active: bool
     rights_version: int
+    user_id: object = None  # whose session: a token naming another `sub` is refused
 
 
 REVOKED = SessionState(active=False, rights_version=0)
@@ -76,7 +77,9 @@ def read_session_state_from_db(session_id):
     """The state from the row (one query), or None when the session does not exist."""
     row = (
         DeviceSession.objects.filter(pk=session_id)
-        .values("revoked_at", "refresh_expires_at", "user__is_active", "user__rights_version")
+        .values(
+            "revoked_at", "refresh_expires_at", "user_id", "user__is_active", "user__rights_version"
+        )
         .first()
     )
     if row is None:
@@ -86,11 +89,13 @@ def read_session_state_from_db(session_id):
         and row["refresh_expires_at"] > timezone.now()
         and row["user__is_active"]
     )
-    return SessionState(active=active, rights_version=row["user__rights_version"])
+    return SessionState(
+        active=active, rights_version=row["user__rights_version"], user_id=row["user_id"]
+    )
 
 
 def _to_value(state):
-    return (state.active, state.rights_version)
+    return (state.active, state.rights_version, state.user_id)
 
 
 def get_session_state(session_id, *, refresh=False):
@@ -130,7 +135,7 @@ def remember_new_session(session, user):
     """Fill the entry of a session just signed in (`add`: a revocation's `set` wins)."""
     if not cache_is_shared():
         return
-    state = SessionState(active=True, rights_version=user.rights_version)
+    state = SessionState(active=True, rights_version=user.rights_version, user_id=user.pk)
 
     def _add():
         try:

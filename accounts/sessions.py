@@ -284,13 +284,25 @@ def refresh(*, request, raw_refresh, device_id):
     token = _parse_refresh(raw_refresh)
     now = timezone.now()
     cap = Value(timedelta(seconds=_config("SESSION_MAX_AGE")))
-    rotated = DeviceSession.objects.filter(
+    with transaction.atomic():
+        # Rotation and the new pair commit together: should issuing the pair fail, the
+        # old refresh token stays the current one (a retry is not taken for a reuse).
+        rotated = _rotate(token, request=request, device_id=device_id, now=now, cap=cap)
+        if rotated:
+            return _pair_for(token.session_id, now=now)
+    return _refresh_refused(token, request=request, device_id=device_id, now=now)
+
+
+def _rotate(token, *, request, device_id, now, cap):
+    """The conditional UPDATE of one rotation: 1 when `token` was current, else 0."""
+    return DeviceSession.objects.filter(
         pk=token.session_id,
         user_id=token["sub"],
         refresh_jti=token.jti,
         device_id=device_id,
         revoked_at__isnull=True,
         refresh_expires_at__gt=now,
+        user__is_active=True,
     ).update(
         refresh_jti=new_jti(),
         previous_refresh_jti=token.jti,
@@ -299,9 +311,6 @@ def refresh(*, request, raw_refresh, device_id):
         refresh_expires_at=Least(Value(now + refresh_lifetime()), F("created_at") + cap),
         ip_address=_client_ip(request),
     )
-    if not rotated:
-        return _refresh_refused(token, request=request, device_id=device_id, now=now)
-    return _pair_for(token.session_id, now=now)
 
 
 def _pair_for(session_id, *, now):
@@ -314,7 +323,7 @@ def _pair_for(session_id, *, now):
 
 def _refresh_refused(token, *, request, device_id, now):
     session = DeviceSession.objects.select_related("user").filter(pk=token.session_id).first()
-    if session is None or str(session.user_id) != token["sub"]:
+    if session is None or str(session.user_id) != token["sub"] or not session.user.is_active:
         raise session_revoked()
     if session.revoked_at is not None or session.refresh_expires_at <= now:
         raise session_revoked()
@@ -340,11 +349,12 @@ def _refresh_refused(token, *, request, device_id, now):
     ):
         # The app lost the answer to its last exchange and retries: a fresh pair for the
         # same session. `rotated_at` stays, so the window does not slide.
-        resent = DeviceSession.objects.filter(
-            pk=session.pk, refresh_jti=session.refresh_jti, revoked_at__isnull=True
-        ).update(refresh_jti=new_jti(), last_used_at=now)
-        if resent:
-            return _pair_for(session.pk, now=now)
+        with transaction.atomic():
+            resent = DeviceSession.objects.filter(
+                pk=session.pk, refresh_jti=session.refresh_jti, revoked_at__isnull=True
+            ).update(refresh_jti=new_jti(), last_used_at=now)
+            if resent:
+                return _pair_for(session.pk, now=now)
     with transaction.atomic():
         record_event(
             AuthEvent.Kind.REFRESH_REUSED, request=request, user=session.user, session_id=session.pk
@@ -369,10 +379,12 @@ def check_access(token):
     if (
         state is not None
         and state.active
-        and state.rights_version != token.get(RIGHTS_VERSION_CLAIM)
+        # A stale rights version, or an entry cached before it carried the user id.
+        and (state.rights_version != token.get(RIGHTS_VERSION_CLAIM) or state.user_id is None)
     ):
         state = session_state.get_session_state(token.session_id, refresh=True)
-    if state is None or not state.active:
+    if state is None or not state.active or str(state.user_id) != token["sub"]:
+        # Also a session of another user: a `sid` is bound to its `sub`.
         raise session_revoked()
     if state.rights_version != token.get(RIGHTS_VERSION_CLAIM):
         raise exceptions.AuthenticationFailed(
@@ -401,7 +413,9 @@ def check_refresh(raw_refresh):
     """Verify a refresh token without using it: valid only while it is the session's
     current one. Returns the token; raises token_invalid / session_revoked."""
     token = _parse_refresh(raw_refresh)
-    session = DeviceSession.objects.filter(pk=token.session_id, user_id=token["sub"]).first()
+    session = DeviceSession.objects.filter(
+        pk=token.session_id, user_id=token["sub"], user__is_active=True
+    ).first()
     if session is None or not session.is_active:
         raise session_revoked()
     if session.refresh_jti != token.jti:

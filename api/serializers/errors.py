@@ -11,5 +11,7 @@ class ErrorSerializer(serializers.Serializer):
 class ValidationErrorSerializer(ErrorSerializer):
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
-        help_text='Messages per request field, e.g. {"new_password": ["..."]}.',
+        required=False,
+        help_text="With `code` `invalid`: messages per request field, e.g. "
+        '{"new_password": ["..."]}. Absent for `parse_error` (a body that is not JSON).',
     )

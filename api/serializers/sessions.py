@@ -5,6 +5,7 @@ from rest_framework import serializers
 from accounts.models import DeviceSession
 from accounts.sessions import DEVICE_ID_PATTERN
 from api.serializers.errors import ErrorSerializer
+from api.serializers.fields import StrictCharField
 
 DEVICE_ID_HELP = "The client's stable id for the device: 1-128 characters of A-Za-z0-9._:-"
 
@@ -34,16 +35,16 @@ class SignInSerializer(serializers.Serializer):
 
 
 class RefreshSerializer(serializers.Serializer):
-    refresh = serializers.CharField(trim_whitespace=False)
+    refresh = StrictCharField(trim_whitespace=False)
     device_id = device_id_field()
 
 
 class VerifySerializer(serializers.Serializer):
-    token = serializers.CharField(trim_whitespace=False)
+    token = StrictCharField(trim_whitespace=False)
 
 
 class LogoutSerializer(serializers.Serializer):
-    refresh = serializers.CharField(
+    refresh = StrictCharField(
         required=False,
         trim_whitespace=False,
         help_text="Identifies the session when the access token has expired.",
@@ -99,7 +100,9 @@ class LimitDeviceSerializer(serializers.Serializer):
 
 
 class DeviceLimitErrorSerializer(ErrorSerializer):
-    devices = LimitDeviceSerializer(many=True)
+    devices = LimitDeviceSerializer(
+        many=True, required=False, help_text="With `device_limit_reached`: the active sessions."
+    )
 
 
 # --- cookie transport -------------------------------------------------------------------

@@ -13,7 +13,14 @@ from rest_framework.response import Response
 from accounts import sessions
 from accounts.models import DeviceSession
 from api.api_keys import HasScope, ServiceView
+from api.openapi import INVALID, error
 from api.serializers.account import MeSerializer
+from api.serializers.fields import StrictCharField
+
+# The errors every service route can answer (documented so clients and fuzzers know them).
+_KEY_ERRORS = {401: error(["api_key_missing", "api_key_invalid"])}
+_SCOPED_ERRORS = {**_KEY_ERRORS, 403: error(["insufficient_scope"])}
+_NOT_FOUND = {404: error(["not_found"])}
 
 _KEY_INFO = inline_serializer(
     "ServicePing",
@@ -33,7 +40,7 @@ _KEY_INFO = inline_serializer(
 class PingView(ServiceView):
     """Any valid key: says which key the caller is using."""
 
-    @extend_schema(tags=["service"], responses={200: _KEY_INFO})
+    @extend_schema(tags=["service"], responses={200: _KEY_INFO, **_KEY_ERRORS})
     def get(self, request):
         key = request.auth
         return Response({"key": {"name": key.name, "prefix": key.prefix, "scopes": key.scopes}})
@@ -44,14 +51,14 @@ class UserDetailView(ServiceView):
 
     permission_classes = [HasScope("users:read")]
 
-    @extend_schema(tags=["service"], responses={200: MeSerializer})
+    @extend_schema(tags=["service"], responses={200: MeSerializer, **_SCOPED_ERRORS, **_NOT_FOUND})
     def get(self, request, user_id):
         user = get_object_or_404(get_user_model(), pk=user_id)
         return Response(MeSerializer(user).data)
 
 
 class IntrospectSerializer(serializers.Serializer):
-    token = serializers.CharField(max_length=20000, trim_whitespace=True)
+    token = StrictCharField(max_length=20000, trim_whitespace=True)
 
 
 _INTROSPECTION = inline_serializer(
@@ -74,7 +81,11 @@ class IntrospectView(ServiceView):
 
     permission_classes = [HasScope("tokens:introspect")]
 
-    @extend_schema(tags=["service"], request=IntrospectSerializer, responses={200: _INTROSPECTION})
+    @extend_schema(
+        tags=["service"],
+        request=IntrospectSerializer,
+        responses={200: _INTROSPECTION, 400: INVALID, **_SCOPED_ERRORS},
+    )
     def post(self, request):
         serializer = IntrospectSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -110,7 +121,11 @@ class UserRevokeSessionsView(ServiceView):
     @extend_schema(
         tags=["service"],
         request=None,
-        responses={200: inline_serializer("RevokedCount", {"revoked": serializers.IntegerField()})},
+        responses={
+            200: inline_serializer("RevokedCount", {"revoked": serializers.IntegerField()}),
+            **_SCOPED_ERRORS,
+            **_NOT_FOUND,
+        },
     )
     def post(self, request, user_id):
         user = get_object_or_404(get_user_model(), pk=user_id)

@@ -93,7 +93,7 @@ def test_shared_cache_check_is_one_get(
         sessions.check_access(token)
     with django_capture_on_commit_callbacks(execute=True):
         sessions.revoke_session(session, reason="admin")
-    assert cache.get(f"devsess:{session.pk}") == (False, 0)
+    assert cache.get(f"devsess:{session.pk}") == (False, 0, None)
     with django_assert_num_queries(0), pytest.raises(exceptions.AuthenticationFailed) as exc:
         sessions.check_access(token)
     assert exc.value.get_codes() == "session_revoked"
@@ -104,10 +104,10 @@ def test_miss_fills_with_add_and_never_overwrites(user, request_, shared_cache):
     session, _ = sessions.sign_in(request=request_, user=user)
     cache.delete(f"devsess:{session.pk}")
     assert session_state.get_session_state(session.pk).active is True
-    assert cache.get(f"devsess:{session.pk}") == (True, 0)
+    assert cache.get(f"devsess:{session.pk}") == (True, 0, user.pk)
     # A revocation's value stays even though a reader then "fills" the entry.
-    cache.set(f"devsess:{session.pk}", (False, 0))
-    cache.add(f"devsess:{session.pk}", (True, 0))
+    cache.set(f"devsess:{session.pk}", (False, 0, user.pk))
+    cache.add(f"devsess:{session.pk}", (True, 0, user.pk))
     assert session_state.get_session_state(session.pk).active is False
 
 
@@ -181,3 +181,13 @@ def test_device_limit_holds_under_concurrent_sign_ins(make_user, settings):
     assert results.count((403, "device_limit_reached")) == 15
     assert DeviceSession.objects.filter(user=user, revoked_at__isnull=True).count() == 5
     assert DeviceSession.objects.filter(user=user).count() == 5
+
+
+@pytest.mark.django_db
+def test_entry_cached_without_a_user_id_is_re_read_not_refused(user, request_, shared_cache):
+    """An entry written before entries carried the user id (a rolling deploy) costs one
+    query; it does not sign anyone out."""
+    session, pair = sessions.sign_in(request=request_, user=user)
+    cache.set(f"devsess:{session.pk}", (True, 0))
+    assert sessions.check_access(decode_access(pair.access)).active is True
+    assert cache.get(f"devsess:{session.pk}") == (True, 0, user.pk)
