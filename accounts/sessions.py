@@ -420,7 +420,10 @@ def _mark_touched(session_id):
 
 
 def touch(session_id):
-    """Write last_used_at at most once a minute per session (a cache key, not a query)."""
+    """Write last_used_at at most once a minute per session: a per-process clock first (no
+    round trip), then a shared cache key (no query)."""
+    if not session_state.due_once_a_while(_touch_key(session_id), _TOUCH_INTERVAL):
+        return
     try:
         first = cache.add(_touch_key(session_id), 1, _TOUCH_INTERVAL)
     except Exception:

@@ -128,10 +128,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # CACHE_URL (any django-environ cache URL) or REDIS_URL; local memory otherwise.
 _cache_url = env.str("CACHE_URL", default="") or env.str("REDIS_URL", default="")
 if _cache_url.startswith(("redis://", "rediss://", "unix://")):
-    # Django's own Redis backend (django-environ would pick django-redis).
+    # Django's own Redis backend (django-environ would pick django-redis), reusing its
+    # client and counting reconnections (config/redis_cache.py, README "Performance").
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_cache.RedisCache",
             "LOCATION": _cache_url,
             # The bench (make bench) gives each run a prefix of its own.
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="kit"),
