@@ -14,9 +14,11 @@ from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F, Value
+from django.db.models.expressions import Col
 from django.db.models.functions import Least
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 from rest_framework import exceptions, serializers
 from rest_framework_simplejwt.exceptions import TokenError
@@ -279,36 +281,110 @@ def refresh(*, request, raw_refresh, device_id):
     """Rotate: a new pair for the session of `raw_refresh` -> (session, TokenPair).
 
     One conditional UPDATE does the rotation, so two concurrent exchanges of one token
-    cannot both win; when it changes nothing, the row says why.
+    cannot both win; when it changes nothing, the row says why. Where the database can
+    (PostgreSQL, SQLite >= 3.35) the UPDATE also returns the session and its user: one
+    round trip per refresh.
     """
     token = _parse_refresh(raw_refresh)
     now = timezone.now()
     cap = Value(timedelta(seconds=_config("SESSION_MAX_AGE")))
-    rotated = DeviceSession.objects.filter(
+    current = DeviceSession.objects.filter(
         pk=token.session_id,
         user_id=token["sub"],
         refresh_jti=token.jti,
         device_id=device_id,
         revoked_at__isnull=True,
         refresh_expires_at__gt=now,
-    ).update(
-        refresh_jti=new_jti(),
-        previous_refresh_jti=token.jti,
-        rotated_at=now,
-        last_used_at=now,
-        refresh_expires_at=Least(Value(now + refresh_lifetime()), F("created_at") + cap),
-        ip_address=_client_ip(request),
     )
-    if not rotated:
+    rotation = {
+        "refresh_jti": new_jti(),
+        "previous_refresh_jti": token.jti,
+        "rotated_at": now,
+        "last_used_at": now,
+        "refresh_expires_at": Least(Value(now + refresh_lifetime()), F("created_at") + cap),
+        "ip_address": _client_ip(request),
+    }
+    if connections[current.db].features.can_return_columns_from_insert:
+        session = _update_returning_session(current, rotation)
+        if session is None:
+            return _refresh_refused(token, request=request, device_id=device_id, now=now)
+        return _pair_for_rotated(session, now=now)
+    if not current.update(**rotation):
         return _refresh_refused(token, request=request, device_id=device_id, now=now)
     return _pair_for(token.session_id, now=now)
+
+
+_RETURNED_SESSION_FIELDS = ("id", "user", "refresh_jti", "refresh_expires_at", "created_at")
+_RETURNED_USER_FIELDS = ("is_superuser", "is_staff", "is_active", "rights_version")
+
+
+def _from_row(model, db, fields, values):
+    """A model instance from raw column values (converted as the ORM would); the fields
+    not given stay deferred."""
+    connection = connections[db]
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        column = Col(model._meta.db_table, field)
+        for converter in connection.ops.get_db_converters(column) + field.get_db_converters(
+            connection
+        ):
+            value = converter(value, column, connection)
+        converted.append(value)
+    return model.from_db(db, [f.attname for f in fields], converted)
+
+
+def _update_returning_session(queryset, values):
+    """`queryset.update(**values)` as one UPDATE ... RETURNING that also reads the user
+    (scalar subqueries): the updated session with its user, or None when nothing matched."""
+    user_model = get_user_model()
+    db = queryset.db
+    quote = connections[db].ops.quote_name
+    query = queryset.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    sql, params = query.get_compiler(db).as_sql()
+
+    def in_model_order(model, names):
+        wanted = {model._meta.get_field(name) for name in names}
+        return [field for field in model._meta.concrete_fields if field in wanted]
+
+    session_fields = in_model_order(DeviceSession, _RETURNED_SESSION_FIELDS)
+    user_fields = in_model_order(
+        user_model, (*_RETURNED_USER_FIELDS, user_model.USERNAME_FIELD, "id")
+    )
+    table = quote(DeviceSession._meta.db_table)
+    user_table = quote(user_model._meta.db_table)
+    user_id = f"{table}.{quote(DeviceSession._meta.get_field('user').column)}"
+    returning = [f"{table}.{quote(field.column)}" for field in session_fields] + [
+        f"(SELECT {quote(field.column)} FROM {user_table} "
+        f"WHERE {quote(user_model._meta.pk.column)} = {user_id})"
+        for field in user_fields
+    ]
+    with connections[db].cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING {', '.join(returning)}", params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    split = len(session_fields)
+    session = _from_row(DeviceSession, db, session_fields, row[:split])
+    if row[split] is not None:  # the user row exists (it cannot be gone: the FK cascades)
+        session.user = _from_row(user_model, db, user_fields, row[split:])
+    return session
+
+
+def _pair_for_rotated(session, *, now):
+    if "user" not in session._state.fields_cache or not session.user.is_active:
+        raise session_revoked()
+    session_state.due_once_a_while(_touch_key(session.pk), _TOUCH_INTERVAL)
+    return session, issue_pair(session, session.user, now=now)
 
 
 def _pair_for(session_id, *, now):
     session = DeviceSession.objects.select_related("user").filter(pk=session_id).first()
     if session is None or not session.is_active or not session.user.is_active:
         raise session_revoked()
-    _mark_touched(session.pk)
+    # The rotation wrote last_used_at: this process skips the next minute's write. Not
+    # the shared mark (a round trip per refresh); another worker may write it once more.
+    session_state.due_once_a_while(_touch_key(session.pk), _TOUCH_INTERVAL)
     return session, issue_pair(session, session.user, now=now)
 
 

@@ -544,3 +544,14 @@ def test_token_route_locks_out_after_the_failure_limit(api_client, user, passwor
     assert response.json()["code"] == "too_many_attempts"
     assert int(response["Retry-After"]) > 0
     assert not user.device_sessions.exists()
+
+
+def test_refresh_is_one_query(sign_in, refresh, api_client, bearer, django_assert_num_queries):
+    """The rotation's UPDATE also returns the session and its user (RETURNING)."""
+    first = sign_in().json()
+    with django_assert_num_queries(1):
+        response = refresh(first["refresh"])
+    assert response.status_code == 200
+    second = response.json()
+    assert api_client.get(ME_URL, **bearer(second["access"])).json()["username"]
+    assert refresh(first["refresh"]).json()["code"] == "refresh_reused"
