@@ -354,8 +354,9 @@ def _update_returning_session(queryset, values):
     table = quote(DeviceSession._meta.db_table)
     user_table = quote(user_model._meta.db_table)
     user_id = f"{table}.{quote(DeviceSession._meta.get_field('user').column)}"
+    # Only quoted column and table names of the models go into the SQL; values are params.
     returning = [f"{table}.{quote(field.column)}" for field in session_fields] + [
-        f"(SELECT {quote(field.column)} FROM {user_table} "
+        f"(SELECT {quote(field.column)} FROM {user_table} "  # noqa: S608
         f"WHERE {quote(user_model._meta.pk.column)} = {user_id})"
         for field in user_fields
     ]

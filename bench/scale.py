@@ -108,7 +108,8 @@ def main():
                 probe(endpoint, credentials, clients[0])
                 one, two = [], []
                 for _ in range(ROUNDS):
-                    one.append(run_wrk(endpoint, load_for(endpoint, credentials), SECONDS, ports[0])["rps"])
+                    load = load_for(endpoint, credentials)
+                    one.append(run_wrk(endpoint, load, SECONDS, ports[0])["rps"])
                     two.append(measure_both(endpoint, credentials, *ports)[0])
                 row = {
                     "key": endpoint.key,
