@@ -121,9 +121,9 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 # A reused connection is checked (one `SELECT 1`) before the first query of a request.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
-# DATABASE_POOL=true (PostgreSQL): psycopg's connection pool per process instead of one
-# persistent connection (measured in README "Performance"; the pool excludes CONN_MAX_AGE).
-if env.bool("DATABASE_POOL", default=False) and "postgresql" in DATABASES["default"]["ENGINE"]:
+# PostgreSQL: psycopg's connection pool per process (DATABASE_POOL, on by default) instead
+# of a persistent connection with its per-request health check (README "Performance").
+if env.bool("DATABASE_POOL", default=True) and "postgresql" in DATABASES["default"]["ENGINE"]:
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 4}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
