@@ -538,6 +538,15 @@ def results_name(database_url, redis_url):
     return f"results-{'postgresql' if postgres else 'sqlite'}-{'redis' if redis_url else 'locmem'}"
 
 
+def database_connections(database):
+    """How the server holds its database connections (config/settings.py)."""
+    pool = os.environ.get("DATABASE_POOL", "true").lower() not in ("false", "0", "no", "off")
+    if database.startswith("postgresql") and pool:
+        return "psycopg pool per process (DATABASE_POOL)"
+    checks = os.environ.get("CONN_HEALTH_CHECKS", "true")
+    return f"CONN_MAX_AGE={os.environ.get('CONN_MAX_AGE', '60')}, CONN_HEALTH_CHECKS={checks}"
+
+
 def machine_info(database, cache):
     cpu_model = "unknown"
     cpuinfo = Path("/proc/cpuinfo")
@@ -559,7 +568,7 @@ def machine_info(database, cache):
         "cache": cache,
         "gunicorn_workers": WORKERS,
         "worker_class": "sync",
-        "conn_max_age": os.environ.get("CONN_MAX_AGE", "60 (default)"),
+        "database_connections": database_connections(database),
     }
 
 
