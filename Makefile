@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format migrate superuser keys clean bench profile
+.PHONY: run test lint format migrate superuser keys clean bench bench-scale profile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: $(VENV)/.dev
 bench: $(VENV)/.dev
 	@command -v wrk >/dev/null || echo "wrk is missing: bench/run.py installs it with apt-get (or: sudo apt-get install -y wrk)"
 	$(BIN)/python bench/run.py
+
+## make bench-scale: one vs two gunicorn instances on PostgreSQL + Redis (bench/scale.py).
+bench-scale: $(VENV)/.dev
+	$(BIN)/python bench/scale.py
 
 ## make profile PROFILE_PATH=/api/v1/me/ PROFILE_AUTH=kit: pyinstrument report in bench/out/.
 profile: $(VENV)/.dev

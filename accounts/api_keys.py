@@ -9,14 +9,15 @@ Speed: with a shared cache (Redis), a known key's state is cached under its pref
 request with it makes no database query. The database stays the source of truth:
 revocation writes the revoked state through to the cache after commit, a miss re-reads
 the row and repopulates with `cache.add` (which never overwrites a fresher write), and a
-cache error falls back to the database instead of failing open. A per-process cache
+cache error falls back to the database instead of failing open (one warning), and a
+revocation that could not be written through is replayed into the cache before it is
+trusted again (accounts.session_state.repair_cache). A per-process cache
 (local memory) cannot be written through across workers, so with one the cache is not
 used for keys at all: one SELECT per request, and revocation is still immediate.
 """
 
 import hashlib
 import hmac
-import logging
 import re
 import string
 from datetime import timedelta
@@ -31,10 +32,9 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
+from accounts import session_state
 from accounts.audit import record_event
 from accounts.models import ApiKey, AuthEvent
-
-logger = logging.getLogger("accounts.api_keys")
 
 PREFIX_LENGTH = 8
 SECRET_LENGTH = 40
@@ -179,10 +179,8 @@ def _state_of(api_key):
 def _load_state(prefix):
     if not _cache_is_shared():
         return _state_from_db(prefix)
-    try:
-        state = cache.get(_cache_key(prefix))
-    except Exception:
-        logger.warning("cache unreachable: API key %s checked in the database", prefix)
+    state = session_state.trusted_get(_cache_key(prefix))
+    if state is session_state.UNTRUSTED:
         return _state_from_db(prefix)
     if state is None:
         state = _state_from_db(prefix)
@@ -191,7 +189,7 @@ def _load_state(prefix):
                 # add, not set: a revocation written meanwhile must win over this read.
                 cache.add(_cache_key(prefix), state, CACHE_TIMEOUT)
             except Exception:
-                logger.warning("cache unreachable: API key %s not cached", prefix)
+                session_state.note_cache_error("write")
     return state
 
 
@@ -201,13 +199,21 @@ def _write_revocation(state):
     try:
         cache.set(_cache_key(state["prefix"]), state, CACHE_TIMEOUT)
     except Exception:
-        logger.error(
-            "cache unreachable: revoked API key %s may be accepted for up to %s s where it "
-            "was cached; run `revoke_api_key %s` again once the cache is back",
-            state["prefix"],
-            CACHE_TIMEOUT,
-            state["prefix"],
-        )
+        # Replayed by repair_cache before this process trusts the cache again.
+        session_state.note_cache_error("write of a revocation")
+
+
+def write_recent_revocations(now):
+    """Write the state of every key revoked within CACHE_TIMEOUT (a cached "active" state
+    lives that long) into the cache; returns how many. Called by repair_cache."""
+    if not _cache_is_shared():
+        return 0
+    since = now - timedelta(seconds=CACHE_TIMEOUT)
+    states = ApiKey.objects.filter(revoked_at__gte=since).order_by().values(*_STATE_FIELDS)
+    entries = {_cache_key(state["prefix"]): state for state in states}
+    if entries:
+        cache.set_many(entries, CACHE_TIMEOUT)
+    return len(entries)
 
 
 def _forget(prefix):
@@ -216,15 +222,18 @@ def _forget(prefix):
     try:
         cache.delete(_cache_key(prefix))
     except Exception:
-        logger.warning("cache unreachable: API key %s not dropped from the cache", prefix)
+        session_state.note_cache_error("delete")
 
 
 # --- use and refusal ---------------------------------------------------------------------
 
 
 def _record_use(api_key_id):
-    """Write `last_used_at` at most once a minute: a cache.add gate saves the query, and
-    the conditional UPDATE keeps the promise when the cache is down or per process."""
+    """Write `last_used_at` at most once a minute: a per-process clock and a cache.add gate
+    save the round trip and the query, and the conditional UPDATE keeps the promise when
+    the cache is down or per process."""
+    if not session_state.due_once_a_while(f"apikey:{api_key_id}", LAST_USED_INTERVAL):
+        return
     try:
         due = cache.add(f"apikey:used:{api_key_id}", True, LAST_USED_INTERVAL)
     except Exception:

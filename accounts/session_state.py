@@ -7,21 +7,38 @@ concurrent revocation's `set` wins. Every revocation deletes the entry at once a
 it to revoked after the database commit (still before the revoking call returns).
 
 A per-process cache (LocMemCache, DummyCache) cannot see another worker's revocation, so
-then every check reads the database (one query). A cache error never fails open: the check
-falls back to the database and logs a warning.
+then every check reads the database (one query).
+
+When the cache fails (Redis down), nothing fails open: checks read the database, and one
+warning is logged when the cache becomes unreachable (not one per request). A revocation
+made meanwhile is in the database but not in the cache, which may still hold an "active"
+entry from before. So this process does not trust the cache again until it has *repaired*
+it: `repair_cache` replays every revocation recent enough for a cached "active" entry to
+be still alive (sessions revoked within one access-token lifetime, the TTL of an active
+entry; API keys revoked within their cache TTL) from the database into the cache. A
+process repairs before it trusts a value read from the cache when (a) it saw a cache error
+since its last repair, or (b) it opened a new Redis connection since then (its first one,
+or a reconnect: Redis restarted or the network broke; counted by config.redis_cache). The
+read that notices this is answered from the database. Both tell a process the cache may
+have missed a write; the repair itself is a few indexed queries, rare.
+
+Left open (README "Scaling out"): a process whose connection survived an outage it never
+noticed (it served no request meanwhile and Redis did not restart) trusts a stale entry
+until another process repairs; such an entry expires within one access-token lifetime.
 """
 
 import logging
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import DeviceSession
+from accounts.models import AuthEvent, DeviceSession
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +46,13 @@ _PER_PROCESS_BACKENDS = (
     "django.core.cache.backends.locmem.LocMemCache",
     "django.core.cache.backends.dummy.DummyCache",
 )
-_WARNING_INTERVAL = 60.0
-_last_warning = 0.0
+# Returned by trusted_get when the caller must read the database instead.
+UNTRUSTED = object()
+_MISSING = object()
+
+# Process state of the cache (see the module docstring).
+_cache_down = False  # an error seen, not yet repaired: the one warning was logged
+_repaired_connections = None  # config.redis_cache.connections_made at the last repair
 
 
 @dataclass(frozen=True)
@@ -64,13 +86,108 @@ def _revoked_timeout():
     return settings.JWT_ACCESS_TOKEN_LIFETIME + 60
 
 
-def _warn_cache_error(action):
-    """One warning a minute per process, not one per request, while the cache is down."""
-    global _last_warning
+_due_at = {}
+_DUE_AT_LIMIT = 50_000
+
+
+def due_once_a_while(name, interval):
+    """True at most once per `interval` seconds per `name` in this process (no round trip):
+    the first gate of the throttled last-used writes, before their shared cache gate."""
     now = time.monotonic()
-    if now - _last_warning >= _WARNING_INTERVAL:
-        _last_warning = now
-        logger.warning("session state: cache %s failed; reading the database", action)
+    if _due_at.get(name, 0.0) > now:
+        return False
+    if len(_due_at) >= _DUE_AT_LIMIT:
+        for stale in [key for key, due in _due_at.items() if due <= now]:
+            del _due_at[stale]
+        if len(_due_at) >= _DUE_AT_LIMIT:
+            _due_at.clear()
+    _due_at[name] = now + interval
+    return True
+
+
+def _connections_made():
+    from config import redis_cache
+
+    return redis_cache.connections_made
+
+
+def note_cache_error(action):
+    """A cache call failed: read the database until the cache is repaired. Logs one
+    warning when the cache becomes unreachable, not one per request."""
+    global _cache_down
+    if not _cache_down:
+        _cache_down = True
+        logger.warning(
+            "cache %s failed: authentication reads the database until the cache is back "
+            "(revocations made meanwhile are then replayed into it)",
+            action,
+        )
+
+
+def _repair_due():
+    return _cache_down or _repaired_connections != _connections_made()
+
+
+def repair_cache():
+    """Write every revocation a cached "active" entry could still contradict into the
+    cache. True when done; False (cache still failing) otherwise."""
+    global _cache_down, _repaired_connections
+    from accounts import api_keys
+
+    connections = _connections_made()
+    now = timezone.now()
+    since = now - timedelta(seconds=_active_timeout())
+    revoked_ids = set(
+        DeviceSession.objects.filter(revoked_at__gte=since).values_list("pk", flat=True)
+    )
+    # Sessions of deleted users have no row left; their revocation is in the audit trail.
+    revoked_ids.update(
+        AuthEvent.objects.filter(
+            kind=AuthEvent.Kind.SESSION_REVOKED, created_at__gte=since, session_id__isnull=False
+        ).values_list("session_id", flat=True)
+    )
+    try:
+        if revoked_ids:
+            cache.set_many(
+                {_key(sid): _to_value(REVOKED) for sid in revoked_ids}, _revoked_timeout()
+            )
+        keys = api_keys.write_recent_revocations(now)
+    except Exception:
+        note_cache_error("repair")
+        return False
+    if _cache_down:
+        logger.warning(
+            "cache reachable again: %s session and %s API-key revocations replayed",
+            len(revoked_ids),
+            keys,
+        )
+    _cache_down = False
+    _repaired_connections = connections
+    return True
+
+
+def cache_cleared():
+    """The cache was emptied (tests, `cache.clear()`): no stale entry can be left."""
+    global _cache_down, _repaired_connections
+    _cache_down = False
+    _repaired_connections = _connections_made()
+    _due_at.clear()
+
+
+def trusted_get(key):
+    """The cached value of `key` (None on a miss), or UNTRUSTED when the caller must read
+    the database: the cache failed, or it may hold entries older than a revocation that
+    could not be written through (then it is repaired first)."""
+    try:
+        value = cache.get(key, _MISSING)
+    except Exception:
+        note_cache_error("read")
+        return UNTRUSTED
+    if _repair_due():
+        # Checked after the get: a reconnect made by that very get counts.
+        repair_cache()
+        return UNTRUSTED
+    return None if value is _MISSING else value
 
 
 def read_session_state_from_db(session_id):
@@ -108,10 +225,8 @@ def get_session_state(session_id, *, refresh=False):
     if not cache_is_shared():
         return read_session_state_from_db(session_id)
     if not refresh:
-        try:
-            value = cache.get(_key(session_id))
-        except Exception:
-            _warn_cache_error("read")
+        value = trusted_get(_key(session_id))
+        if value is UNTRUSTED:
             return read_session_state_from_db(session_id)
         if value is not None:
             return SessionState(*value)
@@ -123,7 +238,7 @@ def get_session_state(session_id, *, refresh=False):
         else:
             cache.add(_key(session_id), _to_value(stored), _timeout(stored))
     except Exception:
-        _warn_cache_error("write")
+        note_cache_error("write")
     return state
 
 
@@ -141,7 +256,7 @@ def remember_new_session(session, user):
         try:
             cache.add(_key(session.pk), _to_value(state), _active_timeout())
         except Exception:
-            _warn_cache_error("write")
+            note_cache_error("write")
 
     transaction.on_commit(_add)
 
@@ -160,13 +275,14 @@ def mark_revoked(session_ids):
     try:
         cache.delete_many(keys)
     except Exception:
-        _warn_cache_error("delete")
+        note_cache_error("delete")
 
     def _set_revoked():
         try:
             cache.set_many(dict.fromkeys(keys, _to_value(REVOKED)), timeout=_revoked_timeout())
         except Exception:
-            logger.error("session state: could not write revocation of %s", session_ids)
+            # Replayed by repair_cache before this process trusts the cache again.
+            note_cache_error("write of a revocation")
 
     transaction.on_commit(_set_revoked)
 
@@ -187,7 +303,7 @@ def forget_user_sessions(user):
         try:
             cache.delete_many(keys)
         except Exception:
-            _warn_cache_error("delete")
+            note_cache_error("delete")
 
     _delete()
     transaction.on_commit(_delete)

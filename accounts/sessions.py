@@ -279,7 +279,9 @@ def refresh(*, request, raw_refresh, device_id):
     """Rotate: a new pair for the session of `raw_refresh` -> (session, TokenPair).
 
     One conditional UPDATE does the rotation, so two concurrent exchanges of one token
-    cannot both win; when it changes nothing, the row says why.
+    cannot both win; when it changes nothing, the row says why. Where the database can
+    (PostgreSQL, SQLite >= 3.35) the UPDATE also returns the session and its user: one
+    round trip per refresh.
     """
     token = _parse_refresh(raw_refresh)
     now = timezone.now()
@@ -317,7 +319,9 @@ def _pair_for(session_id, *, now):
     session = DeviceSession.objects.select_related("user").filter(pk=session_id).first()
     if session is None or not session.is_active or not session.user.is_active:
         raise session_revoked()
-    _mark_touched(session.pk)
+    # The rotation wrote last_used_at: this process skips the next minute's write. Not
+    # the shared mark (a round trip per refresh); another worker may write it once more.
+    session_state.due_once_a_while(_touch_key(session.pk), _TOUCH_INTERVAL)
     return session, issue_pair(session, session.user, now=now)
 
 
@@ -434,7 +438,10 @@ def _mark_touched(session_id):
 
 
 def touch(session_id):
-    """Write last_used_at at most once a minute per session (a cache key, not a query)."""
+    """Write last_used_at at most once a minute per session: a per-process clock first (no
+    round trip), then a shared cache key (no query)."""
+    if not session_state.due_once_a_while(_touch_key(session_id), _TOUCH_INTERVAL):
+        return
     try:
         first = cache.add(_touch_key(session_id), 1, _TOUCH_INTERVAL)
     except Exception:

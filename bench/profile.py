@@ -112,10 +112,12 @@ def main():
     html_path.write_text(profiler.output_html())
     # The call tree is in the HTML; the text lists functions by their own time, hottest first.
     text_path.write_text(profiler.output_text(unicode=True, show_all=True, flat=True))
+    tree_path = html_path.with_suffix(".tree.txt")
+    tree_path.write_text(profiler.output_text(unicode=True, show_all=False))
     seconds = profiler.last_session.duration
     rate = args.requests / seconds
     print(f"{args.requests} requests in {seconds:.2f} s ({rate:.0f}/s in-process, profiled)")
-    print(f"written: {html_path}, {text_path}")
+    print(f"written: {html_path}, {text_path}, {tree_path}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ and the local-memory cache, or PostgreSQL and Redis when DATABASE_URL / REDIS_UR
 set; the database is `<name>_bench`, dropped and created afresh, never the dev one), then
 drives each endpoint with wrk from a separate process. Endpoints run interleaved (A B C ...
 A B C ...) for BENCH_ROUNDS rounds of BENCH_SECONDS each after a short warm-up; the medians
-go to results.json and a chart, ratios are against the no-auth baseline of the same run.
+go to results.json and results.png (results-sqlite.* for SQLite and local memory), ratios
+are against the no-auth baseline of the same run.
 An endpoint the kit does not have (yet) is reported "not available", not skipped silently.
 
 Environment: BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_WARMUP (1), BENCH_WORKERS (2),
@@ -526,6 +527,26 @@ def verdicts(summaries, password_hashing):
     return results
 
 
+def results_name(database_url, redis_url):
+    """results (PostgreSQL + Redis, the production set-up), results-sqlite (the embedded
+    default: SQLite + local memory), or results-<database>-<cache> for a mix."""
+    postgres = not database_url.startswith("sqlite")
+    if postgres and redis_url:
+        return "results"
+    if not postgres and not redis_url:
+        return "results-sqlite"
+    return f"results-{'postgresql' if postgres else 'sqlite'}-{'redis' if redis_url else 'locmem'}"
+
+
+def database_connections(database):
+    """How the server holds its database connections (config/settings.py)."""
+    pool = os.environ.get("DATABASE_POOL", "true").lower() not in ("false", "0", "no", "off")
+    if database.startswith("postgresql") and pool:
+        return "psycopg pool per process (DATABASE_POOL)"
+    checks = os.environ.get("CONN_HEALTH_CHECKS", "true")
+    return f"CONN_MAX_AGE={os.environ.get('CONN_MAX_AGE', '60')}, CONN_HEALTH_CHECKS={checks}"
+
+
 def machine_info(database, cache):
     cpu_model = "unknown"
     cpuinfo = Path("/proc/cpuinfo")
@@ -547,7 +568,7 @@ def machine_info(database, cache):
         "cache": cache,
         "gunicorn_workers": WORKERS,
         "worker_class": "sync",
-        "conn_max_age": os.environ.get("CONN_MAX_AGE", "60 (default)"),
+        "database_connections": database_connections(database),
     }
 
 
@@ -615,9 +636,23 @@ def draw_chart(summaries, machine, path):
     plt.close(figure)
 
 
+def hold_bench_lock():
+    """One bench at a time on this checkout: two runs would drop each other's database
+    and load the same cores. The lock goes with the process."""
+    import fcntl
+
+    handle = open(OUT_DIR / "bench.lock", "w")  # noqa: SIM115 - held until exit
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit("another `make bench` (or bench/scale.py) is running here; wait for it")
+    return handle
+
+
 def main():
     ensure_wrk()
     OUT_DIR.mkdir(exist_ok=True)
+    _lock = hold_bench_lock()
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(16)
     with tempfile.TemporaryDirectory(prefix="kit-bench-") as temp_dir:
@@ -662,7 +697,8 @@ def main():
         "endpoints": summaries,
         "targets": targets,
     }
-    (RESULTS_DIR / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    name = results_name(database_url, redis_url)
+    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
     print_report(summaries, targets)
     hashing = prepared["password_hashing"]
     print(
@@ -671,8 +707,8 @@ def main():
         f" {hashing['check_ms_median']} ms per check (median of {hashing['samples']})"
     )
     if baseline_rounds:
-        draw_chart(summaries, machine, RESULTS_DIR / "results.png")
-    print(f"written: {RESULTS_DIR / 'results.json'}, {RESULTS_DIR / 'results.png'}")
+        draw_chart(summaries, machine, RESULTS_DIR / f"{name}.png")
+    print(f"written: {RESULTS_DIR / name}.json, {RESULTS_DIR / name}.png")
 
 
 if __name__ == "__main__":

@@ -84,13 +84,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, auth and messages middleware, skipped for cookie-less API requests
+    # (config/middleware.py): an app's Bearer request needs none of them.
+    "config.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.AuthenticationMiddleware",
     # 429 + Retry-After for a sign-in the lockout refused, whichever view handled it.
     "accounts.lockout.LockoutMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -117,7 +119,13 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 # Seconds a database connection is kept open between requests (0 = reconnect each time).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A reused connection is checked (one `SELECT 1`) before the first query of a request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+# PostgreSQL: psycopg's connection pool per process (DATABASE_POOL, on by default) instead
+# of a persistent connection with its per-request health check (README "Performance").
+if env.bool("DATABASE_POOL", default=True) and "postgresql" in DATABASES["default"]["ENGINE"]:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 4}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock when a transaction starts, so two writers queue
     # instead of one failing with "database is locked" half-way through.
@@ -128,10 +136,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # CACHE_URL (any django-environ cache URL) or REDIS_URL; local memory otherwise.
 _cache_url = env.str("CACHE_URL", default="") or env.str("REDIS_URL", default="")
 if _cache_url.startswith(("redis://", "rediss://", "unix://")):
-    # Django's own Redis backend (django-environ would pick django-redis).
+    # Django's own Redis backend (django-environ would pick django-redis), reusing its
+    # client and counting reconnections (config/redis_cache.py, README "Performance").
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_cache.RedisCache",
             "LOCATION": _cache_url,
             # The bench (make bench) gives each run a prefix of its own.
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="kit"),

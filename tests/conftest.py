@@ -80,7 +80,10 @@ def _static_files_without_manifest(settings):
 def _clear_cache():
     from django.core.cache import cache
 
+    from accounts import session_state
+
     cache.clear()
+    session_state.cache_cleared()
     yield
     cache.clear()
 

@@ -19,4 +19,4 @@ class MeView(APIView):
         },
     )
     def get(self, request):
-        return Response(MeSerializer(model_user(request.user)).data)
+        return Response(MeSerializer.plain(model_user(request.user)))

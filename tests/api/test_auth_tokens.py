@@ -6,6 +6,8 @@ from datetime import timedelta
 import jwt
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AuthEvent, DeviceSession
@@ -544,3 +546,17 @@ def test_token_route_locks_out_after_the_failure_limit(api_client, user, passwor
     assert response.json()["code"] == "too_many_attempts"
     assert int(response["Retry-After"]) > 0
     assert not user.device_sessions.exists()
+
+
+def test_refresh_is_one_update_and_one_read(sign_in, refresh, api_client, bearer):
+    """One conditional UPDATE rotates; one SELECT reads the session and user for the new
+    claims; both in one transaction (the savepoints are the test's own transaction)."""
+    first = sign_in().json()
+    with CaptureQueriesContext(connection) as queries:
+        response = refresh(first["refresh"])
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    assert [s for s in statements if s not in ("SAVEPOINT", "RELEASE")] == ["UPDATE", "SELECT"]
+    assert response.status_code == 200
+    second = response.json()
+    assert api_client.get(ME_URL, **bearer(second["access"])).json()["username"]
+    assert refresh(first["refresh"]).json()["code"] == "refresh_reused"

@@ -120,13 +120,14 @@ def test_every_api_route_answers_503_json_when_the_database_is_down(
 
 
 def test_a_failure_raised_in_a_middleware_is_503_json_on_the_api(http, credentials):
-    """Outside DRF's views (here the session middleware, whose store is the database)."""
+    """Outside DRF's views (here the session middleware, whose store is the database; a
+    request with a cookie takes it, see config/middleware.py)."""
     _, bearer, _ = credentials
     down = OperationalError("the session store cannot be reached")
     with mock.patch(
         "django.contrib.sessions.middleware.SessionMiddleware.process_request", side_effect=down
     ):
-        _assert_clean_503(http.get("/api/v1/me/", **bearer))
+        _assert_clean_503(http.get("/api/v1/me/", HTTP_COOKIE="sessionid=abc", **bearer))
         health = http.get("/healthz")
         page = http.get("/accounts/login/")
     assert health.status_code == 503

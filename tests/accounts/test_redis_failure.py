@@ -1,0 +1,159 @@
+"""Redis down (issue 6, item 5): authentication reads the database and never fails open,
+one warning is logged, /healthz says degraded, and a revocation made while Redis was
+unreachable is still enforced once it is back, although Redis kept an "active" entry.
+
+Redis is made unreachable for this process only, by pointing the cache at a closed port
+of 127.0.0.1: the shared Redis server other processes use is never stopped.
+"""
+
+import logging
+import socket
+from contextlib import contextmanager
+
+import pytest
+from django.core.cache import cache
+
+from accounts import api_keys, sessions
+from accounts.models import DeviceSession
+
+pytestmark = [pytest.mark.redis, pytest.mark.django_db]
+
+ME_URL = "/api/v1/me/"
+PING_URL = "/api/v1/service/ping/"
+
+
+def _closed_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # closed again when the block ends: nothing listens
+
+
+@pytest.fixture
+def redis_unreachable(settings):
+    """`with redis_unreachable():` the cache points at a closed port, then back."""
+    reachable = settings.CACHES
+    default = reachable["default"]
+    unreachable = {
+        **reachable,
+        "default": {**default, "LOCATION": f"redis://127.0.0.1:{_closed_port()}/0"},
+    }
+
+    @contextmanager
+    def _unreachable():
+        settings.CACHES = unreachable
+        try:
+            yield
+        finally:
+            settings.CACHES = reachable
+
+    return _unreachable
+
+
+@pytest.fixture
+def signed_in(sign_in, django_capture_on_commit_callbacks):
+    """(session, access token) of a fresh sign-in, its state cached as a real commit would."""
+    with django_capture_on_commit_callbacks(execute=True):
+        access = sign_in().json()["access"]
+    return DeviceSession.objects.get(), access
+
+
+def _state_entry(session):
+    return cache.get(f"devsess:{session.pk}")
+
+
+def _warnings(caplog):
+    """Warnings of the kit (django.request logs every 401 as a warning of its own)."""
+    return [
+        r for r in caplog.records if r.levelno >= logging.WARNING and r.name != "django.request"
+    ]
+
+
+def test_unreachable_redis_reads_the_database_and_warns_once(
+    signed_in, api_client, bearer, sign_in, redis_unreachable, caplog
+):
+    session, access = signed_in
+    other = sign_in(device_id="phone-2").json()["access"]
+    assert api_client.get(ME_URL, **bearer(access)).status_code == 200
+    DeviceSession.objects.filter(pk=session.pk).update(revoked_at=session.created_at)
+    assert _state_entry(session)[0] is True  # Redis still says active
+
+    caplog.set_level(logging.WARNING)
+    with redis_unreachable():
+        for _ in range(3):
+            response = api_client.get(ME_URL, **bearer(access))
+            assert response.status_code == 401
+            assert response.json()["code"] == "session_revoked"
+            # Another session, active in the database, still works without the cache.
+            assert api_client.get(ME_URL, **bearer(other)).status_code == 200
+    assert len(_warnings(caplog)) == 1, [r.message for r in caplog.records]
+    assert "authentication reads the database" in _warnings(caplog)[0].message
+
+
+def test_healthz_is_degraded_while_redis_is_unreachable(api_client, redis_unreachable):
+    with redis_unreachable():
+        response = api_client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "degraded", "database": "ok", "cache": "error"}
+    assert api_client.get("/healthz").json()["status"] == "ok"
+
+
+def test_session_revoked_while_redis_was_unreachable_stays_revoked(
+    signed_in, api_client, bearer, redis_unreachable, django_capture_on_commit_callbacks
+):
+    session, access = signed_in
+    assert api_client.get(ME_URL, **bearer(access)).status_code == 200
+    stale = _state_entry(session)
+    assert stale[0] is True
+
+    with redis_unreachable(), django_capture_on_commit_callbacks(execute=True):
+        assert sessions.revoke_session(session, reason="admin") is True  # write-through fails
+
+    # Redis is back and still holds the "active" entry written before the revocation.
+    assert _state_entry(session) == stale
+    response = api_client.get(ME_URL, **bearer(access))
+    assert response.status_code == 401
+    assert response.json()["code"] == "session_revoked"
+    # The cache was repaired: the entry now says revoked, for every process.
+    assert _state_entry(session)[0] is False
+    assert api_client.get(ME_URL, **bearer(access)).status_code == 401
+
+
+def test_api_key_revoked_while_redis_was_unreachable_stays_revoked(
+    make_api_key, api_client, redis_unreachable, django_capture_on_commit_callbacks
+):
+    api_key, raw_key = make_api_key()
+    assert api_client.get(PING_URL, HTTP_X_API_KEY=raw_key).status_code == 200
+    assert cache.get(f"apikey:{api_key.prefix}")["revoked_at"] is None
+
+    with redis_unreachable(), django_capture_on_commit_callbacks(execute=True):
+        assert api_keys.revoke_api_key(api_key) is True  # write-through fails
+
+    assert cache.get(f"apikey:{api_key.prefix}")["revoked_at"] is None  # stale
+    assert api_client.get(PING_URL, HTTP_X_API_KEY=raw_key).status_code == 401
+    assert cache.get(f"apikey:{api_key.prefix}")["revoked_at"] is not None
+    assert api_client.get(PING_URL, HTTP_X_API_KEY=raw_key).status_code == 401
+
+
+def test_an_active_api_key_works_while_redis_is_unreachable(
+    make_api_key, api_client, redis_unreachable
+):
+    _, raw_key = make_api_key()
+    with redis_unreachable():
+        assert api_client.get(PING_URL, HTTP_X_API_KEY=raw_key).status_code == 200
+
+
+def test_a_reconnect_replays_revocations_before_the_cache_is_trusted(
+    signed_in, api_client, bearer, django_assert_num_queries
+):
+    """Redis restarted (or the network broke): a new connection is not trusted until the
+    cache is repaired, even if this process never saw an error."""
+    from config import redis_cache
+
+    session, access = signed_in
+    assert api_client.get(ME_URL, **bearer(access)).status_code == 200
+    # A revocation whose write-through was lost (Redis restarted with its old data).
+    DeviceSession.objects.filter(pk=session.pk).update(revoked_at=session.created_at)
+    cache._cache.get_client().connection_pool.disconnect()
+    assert api_client.get(ME_URL, **bearer(access)).status_code == 401
+    assert redis_cache.connections_made > 0
+    assert _state_entry(session)[0] is False
