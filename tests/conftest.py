@@ -18,6 +18,15 @@ from tests.factories import DEFAULT_PASSWORD, UserFactory
 # Comma-separated markers that must run here (CI: "postgres,redis,browser").
 REQUIRED_SUITES = {m for m in os.environ.get("KIT_REQUIRE_SERVICES", "").split(",") if m}
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+# Headless Chromium on a closed network: no background traffic to hosts it cannot reach.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SERVICE_MARKERS = ("postgres", "redis", "browser")
 
 
