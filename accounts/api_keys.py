@@ -181,7 +181,7 @@ def _load_state(prefix):
         return _state_from_db(prefix)
     key = _cache_key(prefix)
     seen = local_view.messages_seen()
-    state = local_view.get(key)
+    state = session_state.view_get(key)
     if state is not local_view.MISS:
         return state
     state = session_state.trusted_get(key)

@@ -9,7 +9,8 @@ How (shared Redis cache only, setting ACCOUNTS["LOCAL_VIEW"]):
 - Each process runs one daemon subscriber thread (started on first use, restarted after a
   fork) on the channel `<KEY_PREFIX>:localview`. A message names cache keys (or "all");
   the thread bumps a message counter, drops those entries, THEN acknowledges
-  (`RPUSH <ack list of the message> <member id>`).
+  (`RPUSH <ack list of the message> <member id>`). The channel name also carries the
+  Redis database number.
 - Leases: every ~LEASE/3 the thread runs one script that records the process in a Redis
   sorted set `<prefix>:localview:members` scored by Redis time + LEASE, and publishes a
   heartbeat to the process's private channel on the same subscriber connection. When the
@@ -47,6 +48,7 @@ import uuid
 import redis
 from django.conf import settings
 from redis.backoff import NoBackoff
+from redis.connection import parse_url
 from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
@@ -106,9 +108,13 @@ def enabled():
 
 
 def _names():
-    prefix = _cache_config().get("KEY_PREFIX", "")
+    # Channels span every database of a Redis server: the database number keeps apart
+    # deployments (and test runs) that share a server and a key prefix.
+    config = _cache_config()
+    prefix = config.get("KEY_PREFIX", "")
+    db = parse_url(config["LOCATION"]).get("db", 0)
     return {
-        "channel": f"{prefix}:localview",
+        "channel": f"{prefix}:localview:db{db}",
         "members": f"{prefix}:localview:members",
         "ack": f"{prefix}:localview:ack:",
     }
@@ -185,6 +191,15 @@ def clear(process=None):
     process = process or _process
     process.messages += 1
     process.entries.clear()
+
+
+def drop_here(keys):
+    """Drop `keys` from this process's view at once (a revocation still in its
+    transaction: this process reads the database until `invalidate` runs on commit)."""
+    process = _process
+    process.messages += 1
+    for key in keys:
+        process.entries.pop(key, None)
 
 
 # --- subscriber thread ------------------------------------------------------------------
@@ -277,6 +292,10 @@ def invalidate(keys=None):
     that may trust its view has dropped them, or its lease has ended."""
     if not enabled():
         return
+    if keys is None:
+        clear()
+    else:
+        drop_here(keys)
     names = _names()
     message_id = uuid.uuid4().hex
     body = {"id": message_id, "keys": list(keys or ())}
@@ -315,9 +334,9 @@ _publisher_client = {}
 
 def _publisher():
     """A client of this process for revocations (not the cache's: not counted per request)."""
-    pid = os.getpid()
-    client = _publisher_client.get(pid)
+    owner = (os.getpid(), _cache_config()["LOCATION"])
+    client = _publisher_client.get(owner)
     if client is None:
         _publisher_client.clear()
-        client = _publisher_client[pid] = _client()
+        client = _publisher_client[owner] = _client()
     return client

@@ -195,6 +195,14 @@ def trusted_get(key):
     return None if value is _MISSING else value
 
 
+def view_get(key):
+    """The value of `key` in this process's view (accounts.local_view), or
+    local_view.MISS: also while the cache awaits its repair, as a Redis read would."""
+    if _repair_due():
+        return local_view.MISS
+    return local_view.get(key)
+
+
 def read_session_state_from_db(session_id):
     """The state from the row (one query), or None when the session does not exist."""
     row = (
@@ -232,7 +240,7 @@ def get_session_state(session_id, *, refresh=False):
     key = _key(session_id)
     seen = local_view.messages_seen()
     if not refresh:
-        value = local_view.get(key)
+        value = view_get(key)
         if value is not local_view.MISS:
             return SessionState(*value)
         value = trusted_get(key)
@@ -288,6 +296,7 @@ def mark_revoked(session_ids):
         cache.delete_many(keys)
     except Exception:
         note_cache_error("delete")
+    local_view.drop_here(keys)
 
     def _set_revoked():
         try:
@@ -322,5 +331,6 @@ def forget_user_sessions(user):
         _delete()
         local_view.invalidate(keys)
 
+    local_view.drop_here(keys)
     _delete()
     transaction.on_commit(_delete_everywhere)

@@ -377,7 +377,7 @@ ACCOUNTS = {
     # With a Redis cache: keep session and API-key state in each process, kept current by
     # Redis pub/sub, so a warm check makes no round trip; revocations wait for every
     # process to drop it (accounts/local_view.py). Entries live LOCAL_VIEW_TTL seconds.
-    "LOCAL_VIEW": env.bool("ACCOUNTS_LOCAL_VIEW", default=False),
+    "LOCAL_VIEW": env.bool("ACCOUNTS_LOCAL_VIEW", default=True),
     "LOCAL_VIEW_TTL": env.int("ACCOUNTS_LOCAL_VIEW_TTL", default=10),
 }
 
