@@ -18,8 +18,10 @@ How (shared Redis cache only, setting ACCOUNTS["LOCAL_VIEW"]):
   monotonic clock; that moment is never later than its score in Redis (the score is taken
   after the send). A request uses the view only while the lease holds; otherwise it takes
   the one-GET path (and still fills the view).
-- A revocation, after its Redis write-through, PUBLISHes and waits until every member
-  whose lease is still alive by Redis time has acknowledged. A member that does not ack
+- A revocation drops the keys from its own process's view at once (also before commit,
+  like the Redis delete), and after its Redis write-through PUBLISHes and waits until as
+  many members acknowledged as PUBLISH reached AND every member whose lease is still
+  alive by Redis time has acknowledged. A member that does not ack
   (its subscription broke, a partition) stops trusting its view when its lease ends, so
   the wait is bounded by LEASE (+ a margin); if Redis cannot be reached to publish, the
   revoking call waits one LEASE, after which no process can trust a view the message
@@ -32,8 +34,13 @@ over at most LEASE seconds, so a clock running slower than Redis's by more than 
 (LEASE_MARGIN) over that span, or a process frozen (SIGSTOP, VM pause) between its lease
 check and its map read for longer than that, could let one request that started after a
 revocation returned see the old state. A revocation whose own Redis write-through failed
-is as today (accounts.session_state, "Left open"). A revocation made while Redis is
-unreachable blocks its caller up to LEASE + margin.
+is as today (accounts.session_state, "Left open"): other processes may refill their view
+from the stale Redis entry until the repair, whose replay also empties every view. A
+FLUSHDB empties the member registry for up to LEASE/4 (until the next heartbeats); a
+revocation in that window still waits for every receiver of its message, so only a member
+whose subscription is silently broken at that very moment is not waited for. A revocation
+made while Redis is unreachable blocks its caller LEASE + margin. The view is not used
+while the cache awaits its repair (accounts.session_state.view_get).
 """
 
 import atexit
