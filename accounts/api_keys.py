@@ -32,7 +32,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from accounts import session_state
+from accounts import local_view, session_state
 from accounts.audit import record_event
 from accounts.models import ApiKey, AuthEvent
 
@@ -179,7 +179,12 @@ def _state_of(api_key):
 def _load_state(prefix):
     if not _cache_is_shared():
         return _state_from_db(prefix)
-    state = session_state.trusted_get(_cache_key(prefix))
+    key = _cache_key(prefix)
+    seen = local_view.messages_seen()
+    state = session_state.view_get(key)
+    if state is not local_view.MISS:
+        return state
+    state = session_state.trusted_get(key)
     if state is session_state.UNTRUSTED:
         return _state_from_db(prefix)
     if state is None:
@@ -187,9 +192,11 @@ def _load_state(prefix):
         if state is not None:
             try:
                 # add, not set: a revocation written meanwhile must win over this read.
-                cache.add(_cache_key(prefix), state, CACHE_TIMEOUT)
+                cache.add(key, state, CACHE_TIMEOUT)
             except Exception:
                 session_state.note_cache_error("write")
+    if state is not None:  # unknown prefixes are never kept
+        local_view.store(key, state, seen)
     return state
 
 
@@ -201,6 +208,7 @@ def _write_revocation(state):
     except Exception:
         # Replayed by repair_cache before this process trusts the cache again.
         session_state.note_cache_error("write of a revocation")
+    local_view.invalidate([_cache_key(state["prefix"])])
 
 
 def write_recent_revocations(now):
@@ -223,6 +231,7 @@ def _forget(prefix):
         cache.delete(_cache_key(prefix))
     except Exception:
         session_state.note_cache_error("delete")
+    local_view.invalidate([_cache_key(prefix)])
 
 
 # --- use and refusal ---------------------------------------------------------------------

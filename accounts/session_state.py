@@ -38,6 +38,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import local_view
 from accounts.models import AuthEvent, DeviceSession
 
 logger = logging.getLogger(__name__)
@@ -152,6 +153,9 @@ def repair_cache():
                 {_key(sid): _to_value(REVOKED) for sid in revoked_ids}, _revoked_timeout()
             )
         keys = api_keys.write_recent_revocations(now)
+        if revoked_ids or keys:
+            # A process that stayed connected may hold them in its view as active.
+            local_view.invalidate()
     except Exception:
         note_cache_error("repair")
         return False
@@ -172,6 +176,7 @@ def cache_cleared():
     _cache_down = False
     _repaired_connections = _connections_made()
     _due_at.clear()
+    local_view.clear()
 
 
 def trusted_get(key):
@@ -188,6 +193,14 @@ def trusted_get(key):
         repair_cache()
         return UNTRUSTED
     return None if value is _MISSING else value
+
+
+def view_get(key):
+    """The value of `key` in this process's view (accounts.local_view), or
+    local_view.MISS: also while the cache awaits its repair, as a Redis read would."""
+    if _repair_due():
+        return local_view.MISS
+    return local_view.get(key)
 
 
 def read_session_state_from_db(session_id):
@@ -224,14 +237,21 @@ def get_session_state(session_id, *, refresh=False):
     session_id = uuid.UUID(str(session_id))
     if not cache_is_shared():
         return read_session_state_from_db(session_id)
+    key = _key(session_id)
+    seen = local_view.messages_seen()
     if not refresh:
-        value = trusted_get(_key(session_id))
+        value = view_get(key)
+        if value is not local_view.MISS:
+            return SessionState(*value)
+        value = trusted_get(key)
         if value is UNTRUSTED:
             return read_session_state_from_db(session_id)
         if value is not None:
+            local_view.store(key, value, seen)
             return SessionState(*value)
     state = read_session_state_from_db(session_id)
     stored = state or REVOKED
+    local_view.store(key, _to_value(stored), seen)
     try:
         if refresh:
             cache.set(_key(session_id), _to_value(stored), _timeout(stored))
@@ -276,6 +296,7 @@ def mark_revoked(session_ids):
         cache.delete_many(keys)
     except Exception:
         note_cache_error("delete")
+    local_view.drop_here(keys)
 
     def _set_revoked():
         try:
@@ -283,6 +304,7 @@ def mark_revoked(session_ids):
         except Exception:
             # Replayed by repair_cache before this process trusts the cache again.
             note_cache_error("write of a revocation")
+        local_view.invalidate(keys)
 
     transaction.on_commit(_set_revoked)
 
@@ -305,5 +327,10 @@ def forget_user_sessions(user):
         except Exception:
             note_cache_error("delete")
 
+    def _delete_everywhere():
+        _delete()
+        local_view.invalidate(keys)
+
+    local_view.drop_here(keys)
     _delete()
-    transaction.on_commit(_delete)
+    transaction.on_commit(_delete_everywhere)

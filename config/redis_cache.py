@@ -8,6 +8,8 @@
    may face entries written before a revocation that could not be written through;
    `accounts.session_state` replays recent revocations from the database before it trusts
    the cache again (see its docstring).
+3. A count of the commands sent (`commands_sent`), so tests can assert that a warm check
+   makes no round trip (accounts.local_view).
 """
 
 import redis
@@ -15,6 +17,8 @@ from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 
 connections_made = 0
+# Commands (or pipelines) this process has sent through the cache: a round trip each.
+commands_sent = 0
 
 
 class CountingConnection(redis.Connection):
@@ -24,6 +28,11 @@ class CountingConnection(redis.Connection):
         global connections_made
         super().on_connect_check_health(*args, **kwargs)
         connections_made += 1
+
+    def send_packed_command(self, *args, **kwargs):
+        global commands_sent
+        commands_sent += 1
+        return super().send_packed_command(*args, **kwargs)
 
 
 class _ReusedClient(RedisCacheClient):

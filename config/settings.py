@@ -374,6 +374,11 @@ ACCOUNTS = {
     # Failed sign-ins per account or client address before a lockout, and its length.
     "LOGIN_FAILURE_LIMIT": env.int("ACCOUNTS_LOGIN_FAILURE_LIMIT", default=5),
     "LOCKOUT_SECONDS": env.int("ACCOUNTS_LOCKOUT_SECONDS", default=900),
+    # With a Redis cache: keep session and API-key state in each process, kept current by
+    # Redis pub/sub, so a warm check makes no round trip; revocations wait for every
+    # process to drop it (accounts/local_view.py). Entries live LOCAL_VIEW_TTL seconds.
+    "LOCAL_VIEW": env.bool("ACCOUNTS_LOCAL_VIEW", default=True),
+    "LOCAL_VIEW_TTL": env.int("ACCOUNTS_LOCAL_VIEW_TTL", default=10),
 }
 
 # Secret of the API-key hashes, apart from SECRET_KEY so rotating that voids no key.

@@ -135,6 +135,13 @@ def shared_key_cache(monkeypatch):
     monkeypatch.setattr("accounts.api_keys._cache_is_shared", lambda: True)
 
 
+@pytest.fixture
+def no_local_view(settings):
+    """Without the per-process view (accounts.local_view): for tests that edit the shared
+    cache entry itself, which a process with a view would not read again."""
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "LOCAL_VIEW": False}
+
+
 TOKEN_URL = "/api/v1/auth/token/"
 REFRESH_URL = "/api/v1/auth/token/refresh/"
 

@@ -206,7 +206,7 @@ def test_an_expired_key_is_refused(make_api_key):
     assert ApiKey.objects.get(pk=api_key.pk).status == "expired"
 
 
-def test_an_expired_key_is_refused_even_while_cached(make_api_key, shared_key_cache):
+def test_an_expired_key_is_refused_even_while_cached(make_api_key, shared_key_cache, no_local_view):
     api_key, raw_key = make_api_key(expires_at=timezone.now() + timedelta(days=1))
     authenticate_api_key(raw_key)
     cached = cache.get(f"apikey:{api_key.prefix}")

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import pytest
 from django.core.cache import cache
 
-from accounts import api_keys, sessions
+from accounts import api_keys, local_view, sessions
 from accounts.models import DeviceSession
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
@@ -154,6 +154,7 @@ def test_a_reconnect_replays_revocations_before_the_cache_is_trusted(
     # A revocation whose write-through was lost (Redis restarted with its old data).
     DeviceSession.objects.filter(pk=session.pk).update(revoked_at=session.created_at)
     cache._cache.get_client().connection_pool.disconnect()
+    local_view.stop()  # a restart also closes the per-process view's subscription
     assert api_client.get(ME_URL, **bearer(access)).status_code == 401
     assert redis_cache.connections_made > 0
     assert _state_entry(session)[0] is False

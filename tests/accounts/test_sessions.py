@@ -100,7 +100,7 @@ def test_shared_cache_check_is_one_get(
 
 
 @pytest.mark.django_db
-def test_miss_fills_with_add_and_never_overwrites(user, request_, shared_cache):
+def test_miss_fills_with_add_and_never_overwrites(user, request_, shared_cache, no_local_view):
     session, _ = sessions.sign_in(request=request_, user=user)
     cache.delete(f"devsess:{session.pk}")
     assert session_state.get_session_state(session.pk).active is True

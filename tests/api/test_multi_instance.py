@@ -88,6 +88,10 @@ def instances(tmp_path):
         "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECRET_KEY": settings.SECRET_KEY,
+        # Each instance keeps its per-process view (accounts.local_view): the rounds below
+        # check that a revocation reaches it before the revoking call returns.
+        "ACCOUNTS_LOCAL_VIEW": "true",
+        "CACHE_KEY_PREFIX": settings.CACHES["default"].get("KEY_PREFIX", ""),
     }
     processes, bases = [], []
     try:
@@ -159,3 +163,35 @@ def test_revoke_through_one_instance_refused_on_both(instances, make_user):
         assert (status, body.get("code")) == (401, "session_revoked"), base
     # The revoking device itself is untouched.
     assert call(a, "GET", "/api/v1/me/", token=laptop["access"])[0] == 200
+
+
+ROUNDS = 30
+
+
+def test_revoked_through_b_is_refused_by_a_at_once_every_round(instances, make_user):
+    """30 rounds: A serves a device's token from its warm view, B revokes the device, and
+    A's very next request is refused (A's view was emptied before B's call returned)."""
+    a, b = instances
+    user = make_user()
+    user.password = make_password(DEFAULT_PASSWORD, hasher="argon2")
+    user.save(update_fields=["password"])
+    sign_in = {"username": user.username, "password": DEFAULT_PASSWORD}
+    status, laptop = call(b, "POST", "/api/v1/auth/token/", {**sign_in, "device_id": "laptop"})
+    assert status == 200, laptop
+
+    failures = []
+    for round_number in range(ROUNDS):
+        status, phone = call(
+            a, "POST", "/api/v1/auth/token/", {**sign_in, "device_id": f"phone-{round_number}"}
+        )
+        assert status == 200, phone
+        for _ in range(3):  # warm A's view (its subscriber starts with the first request)
+            assert call(a, "GET", "/api/v1/me/", token=phone["access"])[0] == 200
+        status, _ = call(
+            b, "DELETE", f"/api/v1/devices/{phone['device']['id']}/", token=laptop["access"]
+        )
+        assert status == 204
+        status, body = call(a, "GET", "/api/v1/me/", token=phone["access"])
+        if (status, body.get("code")) != (401, "session_revoked"):
+            failures.append((round_number, status, body))
+    assert failures == []
