@@ -9,8 +9,10 @@ class AccountsConfig(AppConfig):
         # Connect the signal receivers: API keys (owner deleted), lockouts (sign-in failed
         # or succeeded), device sessions (user deactivated or deleted).
         # Register the system checks (signing keys).
-        from accounts import api_keys, checks, lockout, rights, signals  # noqa: F401
+        from accounts import api_keys, checks, lockout, profiles, rights, signals  # noqa: F401
 
         signals.connect()
+        # A saved or deleted user drops its cached /me profile everywhere.
+        profiles.connect()
         # Rights changes (staff, superuser, groups, permissions) make access tokens stale.
         rights.connect()

@@ -231,6 +231,7 @@ def _subscribe(process):
     """Run forever: (re)subscribe, heartbeat, apply invalidations; never trust a broken link."""
     names = _names()
     private = f"{names['channel']}:{process.member}"
+    warned = False  # one warning per outage, not one per reconnect attempt
     while not process.stop.is_set():
         client = pubsub = None
         try:
@@ -240,6 +241,7 @@ def _subscribe(process):
             pubsub.subscribe(names["channel"], private)
             # Missed messages before this subscription: nothing cached before it is trusted.
             clear(process)
+            warned = False
             sent = {}
             next_beat = 0.0
             while not process.stop.is_set():
@@ -264,7 +266,9 @@ def _subscribe(process):
                     _apply(process, message["data"], client, names)
         except Exception:  # any failure: distrust, reconnect
             process.trusted_until = 0.0
-            logger.warning("local view subscription lost; checks read Redis until it is back")
+            if not warned:
+                logger.warning("local view subscription lost; checks read Redis until it is back")
+                warned = True
             process.stop.wait(0.5)
         finally:
             process.trusted_until = 0.0

@@ -23,7 +23,7 @@ from django.contrib.auth.models import Group
 from django.db.models import F
 from django.db.models.signals import m2m_changed, post_init, post_save, pre_delete
 
-from accounts import session_state
+from accounts import profiles, session_state
 
 RIGHTS_FLAGS = ("is_staff", "is_superuser")
 _ADD_REMOVE = ("post_add", "post_remove")
@@ -38,6 +38,7 @@ def rights_changed(user_ids):
     user_model.objects.filter(pk__in=ids).update(rights_version=F("rights_version") + 1)
     for pk in ids:
         session_state.forget_user_sessions(pk)
+    profiles.forget_profiles(ids)  # /me shows is_staff
 
 
 def _users_of_groups(group_ids):

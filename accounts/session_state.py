@@ -228,38 +228,61 @@ def _to_value(state):
     return (state.active, state.rights_version, state.user_id)
 
 
-def get_session_state(session_id, *, refresh=False):
-    """The session's state, or None when it does not exist (deleted, flushed).
+def read_through(key, load, timeout):
+    """The value of `key`: from this process's view, else the cache, else `load()` (the
+    database), which then fills both (`cache.add`: a concurrent revocation's `set` wins).
 
-    `refresh=True` skips the cache entry and rewrites it from the database (used when a
+    The one read path of every cached state of the kit (sessions, user profiles); `load`
+    returns a picklable value, `timeout(value)` its cache lifetime.
+    """
+    seen = local_view.messages_seen()
+    value = view_get(key)
+    if value is not local_view.MISS:
+        return value
+    value = trusted_get(key)
+    if value is UNTRUSTED:
+        return load()
+    if value is not None:
+        local_view.store(key, value, seen)
+        return value
+    value = load()
+    local_view.store(key, value, seen)
+    try:
+        cache.add(key, value, timeout(value))
+    except Exception:
+        note_cache_error("write")
+    return value
+
+
+def _load_value(session_id):
+    return _to_value(read_session_state_from_db(session_id) or REVOKED)
+
+
+def get_session_state(session_id, *, refresh=False):
+    """The session's state (REVOKED when it does not exist: deleted, flushed).
+
+    `refresh=True` skips the cached entry and rewrites it from the database (used when a
     token's rights version does not match the cached one).
     """
     session_id = uuid.UUID(str(session_id))
     if not cache_is_shared():
-        return read_session_state_from_db(session_id)
+        return read_session_state_from_db(session_id) or REVOKED
     key = _key(session_id)
-    seen = local_view.messages_seen()
     if not refresh:
-        value = view_get(key)
-        if value is not local_view.MISS:
-            return SessionState(*value)
-        value = trusted_get(key)
-        if value is UNTRUSTED:
-            return read_session_state_from_db(session_id)
-        if value is not None:
-            local_view.store(key, value, seen)
-            return SessionState(*value)
-    state = read_session_state_from_db(session_id)
-    stored = state or REVOKED
-    local_view.store(key, _to_value(stored), seen)
+        value = read_through(key, lambda: _load_value(session_id), _value_timeout)
+        return SessionState(*value)
+    seen = local_view.messages_seen()
+    value = _load_value(session_id)
+    local_view.store(key, value, seen)
     try:
-        if refresh:
-            cache.set(_key(session_id), _to_value(stored), _timeout(stored))
-        else:
-            cache.add(_key(session_id), _to_value(stored), _timeout(stored))
+        cache.set(key, value, _value_timeout(value))
     except Exception:
         note_cache_error("write")
-    return state
+    return SessionState(*value)
+
+
+def _value_timeout(value):
+    return _timeout(SessionState(*value))
 
 
 def _timeout(state):
@@ -309,17 +332,11 @@ def mark_revoked(session_ids):
     transaction.on_commit(_set_revoked)
 
 
-def forget_user_sessions(user):
-    """Drop the entries of a user's live sessions after a rights change (now and again on
-    commit), so the next check reads the new rights version from the database."""
-    if not cache_is_shared():
+def forget_keys(keys):
+    """Drop cached entries now and again after commit, in Redis and in every process's
+    view, so the next read of each comes from the database."""
+    if not keys or not cache_is_shared():
         return
-    keys = [
-        _key(sid)
-        for sid in DeviceSession.objects.filter(user=user, revoked_at__isnull=True).values_list(
-            "pk", flat=True
-        )
-    ]
 
     def _delete():
         try:
@@ -334,3 +351,12 @@ def forget_user_sessions(user):
     local_view.drop_here(keys)
     _delete()
     transaction.on_commit(_delete_everywhere)
+
+
+def forget_user_sessions(user):
+    """Drop the entries of a user's live sessions after a rights change, so the next
+    check reads the new rights version from the database."""
+    if not cache_is_shared():
+        return
+    live = DeviceSession.objects.filter(user=user, revoked_at__isnull=True)
+    forget_keys([_key(sid) for sid in live.values_list("pk", flat=True)])

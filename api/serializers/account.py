@@ -22,13 +22,6 @@ class MeSerializer(serializers.ModelSerializer):
         fields = ["id", "username", "email", "first_name", "last_name", "is_staff"]
         read_only_fields = fields
 
-    @classmethod
-    def plain(cls, user):
-        """`MeSerializer(user).data` without building a serializer: a ModelSerializer
-        builds its fields anew per instance, which cost /me more than its one query
-        (`make profile`). The fields are plain strings, an int and a bool."""
-        return {name: getattr(user, name) for name in cls.Meta.fields}
-
 
 class PasswordChangeSerializer(serializers.Serializer):
     old_password = _password_field()

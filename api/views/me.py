@@ -4,7 +4,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.authentication import model_user
+from accounts.profiles import get_profile
+from accounts.sessions import session_revoked
 from api.openapi import error
 from api.serializers.account import MeSerializer
 
@@ -19,4 +20,7 @@ class MeView(APIView):
         },
     )
     def get(self, request):
-        return Response(MeSerializer.plain(model_user(request.user)))
+        profile = get_profile(request.user.pk)  # cached: a warm /me makes no query
+        if profile is None:
+            raise session_revoked()  # the user was deleted
+        return Response(profile)

@@ -277,10 +277,3 @@ def test_the_schema_documents_the_account_routes(api_client):
     assert set(paths[CONFIRM]["post"]["responses"]) == {"204", "400", "429"}
     assert set(paths[SIGNUP]["post"]["responses"]) == {"201", "400", "404", "429"}
     assert paths[SIGNUP]["post"]["security"] == [{}]
-
-
-def test_me_body_is_the_serializer_data(user):
-    from api.serializers.account import MeSerializer
-
-    user.first_name, user.email = "Ada", "ada@example.com"
-    assert MeSerializer.plain(user) == MeSerializer(user).data

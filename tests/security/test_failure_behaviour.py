@@ -140,7 +140,7 @@ def test_a_failure_raised_in_a_middleware_is_503_json_on_the_api(http, credentia
 
 def test_an_unexpected_crash_on_the_api_is_500_json(http, credentials):
     _, bearer, _ = credentials
-    with mock.patch("api.views.me.MeSerializer", side_effect=RuntimeError("boom")):
+    with mock.patch("api.views.me.get_profile", side_effect=RuntimeError("boom")):
         response = http.get("/api/v1/me/", **bearer)
     assert response.status_code == 500
     assert response.json() == {
