@@ -8,16 +8,11 @@ from rest_framework.views import APIView
 
 from accounts import sessions
 from accounts.models import DeviceSession
-from accounts.tokens import DeviceAccessToken
 from api.openapi import error
 from api.serializers.sessions import DeviceSessionSerializer
 
 TAG = ["devices"]
 AUTH_ERRORS = error(["not_authenticated", "token_invalid", "session_revoked", "token_stale"])
-
-
-def _current_session_id(request):
-    return request.auth.session_id if isinstance(request.auth, DeviceAccessToken) else None
 
 
 class DeviceListView(APIView):
@@ -30,7 +25,7 @@ class DeviceListView(APIView):
         serializer = DeviceSessionSerializer(
             sessions.active_sessions(request.user),
             many=True,
-            context={"current_session_id": _current_session_id(request)},
+            context={"current_session_id": sessions.current_session_id(request)},
         )
         return Response(serializer.data)
 
