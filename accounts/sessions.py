@@ -6,6 +6,7 @@ and the error handler renders `{"code", "detail", ...}`.
 """
 
 import contextlib
+import functools
 import re
 import uuid
 from datetime import timedelta
@@ -14,9 +15,8 @@ from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Least
+from django.db import NotSupportedError, connection, transaction
+from django.db.models import DurationField, F
 from django.utils import timezone
 from rest_framework import exceptions, serializers
 from rest_framework_simplejwt.exceptions import TokenError
@@ -122,9 +122,14 @@ def _iso(moment):
     return serializers.DateTimeField().to_representation(moment)
 
 
+def _session_max_age():
+    """The absolute cap on a device session's life, whatever its refreshes."""
+    return timedelta(seconds=_config("SESSION_MAX_AGE"))
+
+
 def _refresh_expiry(now, created_at):
     """A full refresh lifetime from now, within the session's absolute cap."""
-    return min(now + refresh_lifetime(), created_at + timedelta(seconds=_config("SESSION_MAX_AGE")))
+    return min(now + refresh_lifetime(), created_at + _session_max_age())
 
 
 def active_sessions(user):
@@ -278,40 +283,110 @@ def _parse_refresh(raw_refresh):
 def refresh(*, request, raw_refresh, device_id):
     """Rotate: a new pair for the session of `raw_refresh` -> (session, TokenPair).
 
-    One conditional UPDATE does the rotation, so two concurrent exchanges of one token
-    cannot both win; when it changes nothing, the row says why. Where the database can
-    (PostgreSQL, SQLite >= 3.35) the UPDATE also returns the session and its user: one
-    round trip per refresh.
+    One conditional `UPDATE ... RETURNING` does the rotation, so two concurrent exchanges
+    of one token cannot both win; when it changes nothing, the row says why. It also
+    returns the user's claims columns: one statement, one round trip. It is plain SQL,
+    prepared once, because composing that UPDATE with the ORM cost more than the database
+    work itself (README "Performance").
     """
     token = _parse_refresh(raw_refresh)
     now = timezone.now()
-    cap = Value(timedelta(seconds=_config("SESSION_MAX_AGE")))
     with transaction.atomic():
         # Rotation and the new pair commit together: should issuing the pair fail, the
         # old refresh token stays the current one (a retry is not taken for a reuse).
-        rotated = _rotate(token, request=request, device_id=device_id, now=now, cap=cap)
-        if rotated:
-            return _pair_for(token.session_id, now=now)
+        session = _rotate(token, request=request, device_id=device_id, now=now)
+        if session is not None:
+            # The rotation wrote last_used_at: this process skips the next minute's write.
+            # Not the shared mark (a round trip per refresh); another worker may write it
+            # once more.
+            session_state.due_once_a_while(_touch_key(session.pk), _TOUCH_INTERVAL)
+            return session, issue_pair(session, session.user, now=now)
     return _refresh_refused(token, request=request, device_id=device_id, now=now)
 
 
-def _rotate(token, *, request, device_id, now, cap):
-    """The conditional UPDATE of one rotation: 1 when `token` was current, else 0."""
-    return DeviceSession.objects.filter(
-        pk=token.session_id,
-        user_id=token["sub"],
-        refresh_jti=token.jti,
-        device_id=device_id,
-        revoked_at__isnull=True,
-        refresh_expires_at__gt=now,
-        user__is_active=True,
-    ).update(
-        refresh_jti=new_jti(),
-        previous_refresh_jti=token.jti,
-        rotated_at=now,
-        last_used_at=now,
-        refresh_expires_at=Least(Value(now + refresh_lifetime()), F("created_at") + cap),
-        ip_address=_client_ip(request),
+def _rotate(token, *, request, device_id, now):
+    """The rotated session, or None when `token` was not the current refresh token of a
+    live session of an active user on this device."""
+    field = DeviceSession._meta.get_field
+
+    def prep(name, value):
+        return field(name).get_db_prep_value(value, connection)
+
+    params = [
+        prep("refresh_jti", new_jti()),
+        prep("previous_refresh_jti", token.jti),
+        prep("rotated_at", now),
+        prep("last_used_at", now),
+        prep("ip_address", _client_ip(request)),
+        prep("refresh_expires_at", now + refresh_lifetime()),
+        DurationField().get_db_prep_value(_session_max_age(), connection),
+        prep("id", token.session_id),
+        prep("user", token["sub"]),
+        prep("device_id", device_id),
+        prep("refresh_jti", token.jti),
+        prep("refresh_expires_at", now),
+    ]
+    session = next(iter(DeviceSession.objects.raw(_rotation_sql(connection.vendor), params)), None)
+    if session is not None:
+        # The claims' columns of the user came back with the row; any other field of this
+        # user loads on first use, as after `.only()`.
+        values = [field.to_python(getattr(session, alias)) for alias, field in _claims_columns()]
+        session.user = get_user_model().from_db(
+            connection.alias, [field.attname for _, field in _claims_columns()], values
+        )
+    return session
+
+
+@functools.cache
+def _claims_columns():
+    """(alias, field) of the user fields an access token's claims are made of, in the
+    model's field order (as `Model.from_db` takes them)."""
+    user_model = get_user_model()
+    names = {user_model.USERNAME_FIELD, "is_staff", "is_superuser", "rights_version"}
+    return [
+        (f"user__{field.attname}", field)
+        for field in user_model._meta.concrete_fields
+        if field.name in names or field.primary_key
+    ]
+
+
+# The earlier of a moment and created_at + a duration (the absolute cap), per database. On
+# SQLite datetimes are text: Django's own function there does the ORM's date arithmetic.
+_CAPPED_EXPIRY = {
+    "postgresql": "LEAST(%s, {created_at} + %s)",
+    "sqlite": "MIN(%s, django_format_dtdelta('+', {created_at}, %s))",
+}
+
+
+@functools.cache
+def _rotation_sql(vendor):
+    """The rotation's `UPDATE ... RETURNING *`; its placeholders are `_rotate`'s params."""
+    if vendor not in _CAPPED_EXPIRY:
+        raise NotSupportedError(f"Refresh supports PostgreSQL and SQLite, not {vendor}.")
+    quote = connection.ops.quote_name
+    table = quote(DeviceSession._meta.db_table)
+    column = {f.name: quote(f.column) for f in DeviceSession._meta.concrete_fields}
+    users = get_user_model()._meta
+    capped = _CAPPED_EXPIRY[vendor].format(created_at=column["created_at"])
+    # The user's claims columns, each a scalar subquery: SQLite's RETURNING cannot name
+    # another table, and one statement saves the round trip of reading the user.
+    claims = ", ".join(
+        f"(SELECT {quote(field.column)} FROM {quote(users.db_table)} "  # noqa: S608
+        f"WHERE {quote(users.pk.column)} = {table}.{column['user']}) AS {quote(alias)}"
+        for alias, field in _claims_columns()
+    )
+    # Identifiers come from the models' metadata; every value is a parameter.
+    return (
+        f"UPDATE {table} SET "  # noqa: S608
+        f"{column['refresh_jti']} = %s, {column['previous_refresh_jti']} = %s, "
+        f"{column['rotated_at']} = %s, {column['last_used_at']} = %s, "
+        f"{column['ip_address']} = %s, {column['refresh_expires_at']} = {capped} "
+        f"WHERE {column['id']} = %s AND {column['user']} = %s AND {column['device_id']} = %s "
+        f"AND {column['refresh_jti']} = %s AND {column['revoked_at']} IS NULL "
+        f"AND {column['refresh_expires_at']} > %s "
+        f"AND {column['user']} IN (SELECT {quote(users.pk.column)} "
+        f"FROM {quote(users.db_table)} WHERE {quote(users.get_field('is_active').column)}) "
+        f"RETURNING *, {claims}"
     )
 
 
@@ -319,9 +394,6 @@ def _pair_for(session_id, *, now):
     session = DeviceSession.objects.select_related("user").filter(pk=session_id).first()
     if session is None or not session.is_active or not session.user.is_active:
         raise session_revoked()
-    # The rotation wrote last_used_at: this process skips the next minute's write. Not
-    # the shared mark (a round trip per refresh); another worker may write it once more.
-    session_state.due_once_a_while(_touch_key(session.pk), _TOUCH_INTERVAL)
     return session, issue_pair(session, session.user, now=now)
 
 

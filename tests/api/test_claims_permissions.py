@@ -104,6 +104,22 @@ def test_sign_in_with_a_reserved_claim_fails_loudly(settings, monkeypatch, sign_
     assert not User.objects.get(pk=user.pk).device_sessions.filter(revoked_at=None).exists()
 
 
+def _email_claim(user):
+    return {"email": user.email}
+
+
+def test_refresh_gives_claims_functions_the_whole_current_user(
+    settings, monkeypatch, sign_in, refresh, user
+):
+    """The rotation returns only the claims' own columns of the user; a claims function
+    reading any other field still gets its current value."""
+    monkeypatch.setattr("tests.api.test_claims_permissions.custom", _email_claim)
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "TOKEN_CLAIMS": f"{__name__}.custom"}
+    first = sign_in().json()
+    User.objects.filter(pk=user.pk).update(email="moved@example.com")
+    assert claims(refresh(first["refresh"]).json()["access"])["email"] == "moved@example.com"
+
+
 @pytest.mark.parametrize(
     ("value", "message"), [(["x"], "must return a dict"), ({"when": object()}, "not JSON")]
 )
