@@ -264,7 +264,8 @@ def get_session_state(session_id, *, refresh=False):
     `refresh=True` skips the cached entry and rewrites it from the database (used when a
     token's rights version does not match the cached one).
     """
-    session_id = uuid.UUID(str(session_id))
+    if not isinstance(session_id, uuid.UUID):
+        session_id = uuid.UUID(str(session_id))
     if not cache_is_shared():
         return read_session_state_from_db(session_id) or REVOKED
     key = _key(session_id)

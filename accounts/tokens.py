@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.functional import cached_property
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, Token
@@ -36,14 +37,20 @@ class _DeviceSessionTokenMixin(KitTokenBackendMixin):
             if not isinstance(self.payload.get(claim), str):
                 raise TokenError(f"Token has no '{claim}' claim")
         try:
-            uuid.UUID(self.payload[SESSION_CLAIM])
-            get_user_model()._meta.pk.to_python(self.payload["sub"])
+            # Parsed once here; every later use of the token reads these.
+            self.session_id  # noqa: B018
+            self.user_pk  # noqa: B018
         except (ValueError, ValidationError) as exc:
             raise TokenError("Token has a malformed 'sub' or 'sid' claim") from exc
 
-    @property
+    @cached_property
     def session_id(self):
         return uuid.UUID(self.payload[SESSION_CLAIM])
+
+    @cached_property
+    def user_pk(self):
+        """`sub` as the user model's primary key value."""
+        return get_user_model()._meta.pk.to_python(self.payload["sub"])
 
     @property
     def jti(self):

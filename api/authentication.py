@@ -33,7 +33,7 @@ class ClaimsUser:
 
     def __init__(self, token):
         self.token = token
-        self.pk = self.id = get_user_model()._meta.pk.to_python(token["sub"])
+        self.pk = self.id = token.user_pk
         self.username = token.get("username", "")
         self.is_staff = bool(token.get("is_staff", False))
         self.is_superuser = bool(token.get("is_superuser", False))

@@ -47,8 +47,8 @@ def _int_env(name, default):
     return int(os.environ.get(name) or default)
 
 
-ROUNDS = _int_env("BENCH_ROUNDS", 3)
-SECONDS = _int_env("BENCH_SECONDS", 5)
+ROUNDS = _int_env("BENCH_ROUNDS", 5)
+SECONDS = _int_env("BENCH_SECONDS", 3)
 WARMUP = _int_env("BENCH_WARMUP", 1)
 WORKERS = _int_env("BENCH_WORKERS", 2)
 CONNECTIONS = _int_env("BENCH_CONNECTIONS", 4)
@@ -439,25 +439,41 @@ def measure(all_endpoints, credentials, client, port):
         except EndpointBrokenError as reason:
             endpoint.state, endpoint.reason = "error", str(reason)
         print(f"  {endpoint.label}: {endpoint.state} {endpoint.reason}".rstrip())
-    live = [endpoint for endpoint in all_endpoints if endpoint.state == "ok"]
+    baseline, *others = [endpoint for endpoint in all_endpoints if endpoint.state == "ok"]
     for round_number in range(1, ROUNDS + 1):
-        for endpoint in live:
-            try:
-                result = run_wrk(endpoint, load_for(endpoint, credentials), SECONDS, port)
-            except (EndpointMissingError, EndpointBrokenError) as reason:
-                endpoint.state, endpoint.reason = "error", str(reason)
-                continue
-            endpoint.rounds.append(result)
-            if result["unexpected_status"] or result["socket_errors"]:
-                endpoint.state = "error"
-                endpoint.reason = (
-                    f"{result['unexpected_status']} unexpected statuses, "
-                    f"{result['socket_errors']} socket errors in round {round_number}"
-                )
-            print(
-                f"round {round_number}/{ROUNDS} {endpoint.label}: {result['rps']} req/s, "
-                f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms"
-            )
+        # Each endpoint runs between two baseline runs: its ratio is taken against their
+        # mean, so a machine that speeds up or slows down over a round (a neighbour on the
+        # host, the clock) moves both sides of the ratio alike.
+        before = _run_round(baseline, credentials, port, round_number)
+        for endpoint in others:
+            result = _run_round(endpoint, credentials, port, round_number)
+            after = _run_round(baseline, credentials, port, round_number)
+            if result and before and after:
+                result["adjacent_baseline_rps"] = round((before["rps"] + after["rps"]) / 2, 1)
+            before = after
+
+
+def _run_round(endpoint, credentials, port, round_number):
+    """One measured run of `endpoint` (appended to its rounds), or None if it failed."""
+    if endpoint.state != "ok":
+        return None
+    try:
+        result = run_wrk(endpoint, load_for(endpoint, credentials), SECONDS, port)
+    except (EndpointMissingError, EndpointBrokenError) as reason:
+        endpoint.state, endpoint.reason = "error", str(reason)
+        return None
+    endpoint.rounds.append(result)
+    if result["unexpected_status"] or result["socket_errors"]:
+        endpoint.state = "error"
+        endpoint.reason = (
+            f"{result['unexpected_status']} unexpected statuses, "
+            f"{result['socket_errors']} socket errors in round {round_number}"
+        )
+    print(
+        f"round {round_number}/{ROUNDS} {endpoint.label}: {result['rps']} req/s, "
+        f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms"
+    )
+    return result
 
 
 # ---------------------------------------------------------------------------------------
@@ -473,7 +489,7 @@ TARGETS = [  # issue 7, item 2: (endpoint, reference, minimum ratio)
 ]
 
 
-def summarize(endpoint, baseline_rounds):
+def summarize(endpoint):
     summary = {
         "key": endpoint.key,
         "label": endpoint.label,
@@ -486,15 +502,25 @@ def summarize(endpoint, baseline_rounds):
         summary["median_rps"] = statistics.median(r["rps"] for r in endpoint.rounds)
         summary["p50_ms"] = statistics.median(r["p50_ms"] for r in endpoint.rounds)
         summary["p99_ms"] = statistics.median(r["p99_ms"] for r in endpoint.rounds)
-        if baseline_rounds:
-            baseline = statistics.median(r["rps"] for r in baseline_rounds)
-            summary["ratio_to_baseline"] = round(summary["median_rps"] / baseline, 3)
-            # Same round, same minute: each round's ratio, to see the spread.
+        if endpoint.key == "baseline":
+            summary["round_ratios"] = [1.0] * len(endpoint.rounds)
+        else:
+            # Each round against the baseline runs on either side of it.
             summary["round_ratios"] = [
-                round(mine["rps"] / theirs["rps"], 3)
-                for mine, theirs in zip(endpoint.rounds, baseline_rounds, strict=False)
+                round(r["rps"] / r["adjacent_baseline_rps"], 3)
+                for r in endpoint.rounds
+                if "adjacent_baseline_rps" in r
             ]
+        if summary["round_ratios"]:
+            summary["ratio_to_baseline"] = round(statistics.median(summary["round_ratios"]), 3)
     return summary
+
+
+def relative_ratio(mine, theirs):
+    """`mine` against `theirs`, round by round (each against its own adjacent baseline
+    runs), then the median: how many times the reference's throughput `mine` reaches."""
+    per_round = [a / b for a, b in zip(mine["round_ratios"], theirs["round_ratios"], strict=False)]
+    return round(statistics.median(per_round), 3)
 
 
 def verdicts(summaries, password_hashing):
@@ -503,11 +529,11 @@ def verdicts(summaries, password_hashing):
     for key, reference, minimum in TARGETS:
         mine, theirs = by_key[key], by_key[reference]
         target = {"endpoint": key, "reference": reference, "minimum_ratio": minimum}
-        if "median_rps" not in mine or "median_rps" not in theirs:
-            missing = mine if "median_rps" not in mine else theirs
+        if "ratio_to_baseline" not in mine or "ratio_to_baseline" not in theirs:
+            missing = mine if "ratio_to_baseline" not in mine else theirs
             target.update(ratio=None, verdict="n/a", why=f"{missing['key']}: {missing['state']}")
         else:
-            ratio = round(mine["median_rps"] / theirs["median_rps"], 3)
+            ratio = relative_ratio(mine, theirs)
             broken = [s["key"] for s in (mine, theirs) if s["state"] != "ok"]
             passed = ratio >= minimum and not broken
             target.update(ratio=ratio, verdict="PASS" if passed else "FAIL")
@@ -683,7 +709,7 @@ def main():
             server.wait(timeout=30)
             log.close()
     baseline_rounds = all_endpoints[0].rounds
-    summaries = [summarize(endpoint, baseline_rounds) for endpoint in all_endpoints]
+    summaries = [summarize(endpoint) for endpoint in all_endpoints]
     targets = verdicts(summaries, prepared["password_hashing"])
     machine = machine_info(database, cache)
     results = {
@@ -696,7 +722,10 @@ def main():
             "warmup_seconds": WARMUP,
             "connections": CONNECTIONS,
             "wrk_threads": CONNECTIONS,
-            "ratio": "median req/s of the endpoint / median req/s of the baseline, same run",
+            "ratio": (
+                "median over rounds of: req/s of the endpoint / mean req/s of the baseline "
+                "runs just before and just after it"
+            ),
         },
         "password_hashing": prepared["password_hashing"],
         "endpoints": summaries,

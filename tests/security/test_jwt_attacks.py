@@ -13,6 +13,7 @@ import hmac
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 
 import jwt
 import pytest
@@ -205,6 +206,21 @@ def test_expired_token_is_refused(victim, routes):
     ):
         expired = backend.encode({**claims, "iat": past - 300, "exp": past})
         assert_refused(routes, expired, via=via)
+
+
+def test_a_token_accepted_before_is_refused_once_it_expires(victim, routes, monkeypatch):
+    """Verified tokens are remembered per process (accounts.jwt_backend); the expiry is
+    still checked on every request."""
+    soon = int(time.time()) + 30
+    access = get_token_backend().encode({**victim.access_claims, "exp": soon})
+    assert routes["me"](access).status_code == 200  # verified, now remembered
+    later = soon + LEEWAY_SECONDS + 1
+    monkeypatch.setattr("accounts.jwt_backend.time.time", lambda: later)
+    monkeypatch.setattr(
+        "rest_framework_simplejwt.tokens.aware_utcnow",
+        lambda: datetime.fromtimestamp(later, tz=UTC),
+    )
+    assert_refused(routes, access, via=ACCESS_ROUTES)
 
 
 def test_token_not_valid_before_a_future_nbf_is_refused(victim, routes):
