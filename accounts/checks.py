@@ -1,8 +1,10 @@
-"""System checks run at start-up (runserver, migrate, check): the JWT keys load."""
+"""System checks run at start-up (runserver, migrate, check): the JWT keys load, and the
+database is one the kit supports."""
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 
 from accounts.jwt_keys import HMAC_ALGORITHMS, load_key_config
 
@@ -23,3 +25,23 @@ def check_jwt_keys(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.compatibility)
+def check_database_supported(app_configs=None, **kwargs):
+    """Refresh is one `UPDATE ... RETURNING` (accounts.sessions): PostgreSQL, or SQLite from
+    3.35 on (the SQLite of some older systems is older). Known without connecting."""
+    if connection.vendor == "postgresql":
+        return []
+    found = connection.vendor
+    if found == "sqlite":
+        if connection.Database.sqlite_version_info >= (3, 35):
+            return []
+        found = f"SQLite {connection.Database.sqlite_version}"
+    return [
+        Error(
+            f"The kit supports PostgreSQL and SQLite 3.35 or later, not {found}: "
+            "refresh is one UPDATE ... RETURNING.",
+            id="accounts.E002",
+        )
+    ]
