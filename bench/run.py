@@ -325,6 +325,10 @@ def endpoints(password):
     return [
         Endpoint("baseline", "DRF, no authentication", "GET", "/bench/noauth/", group="baseline"),
         Endpoint(
+            "baseline_bearer", "DRF, no authentication, a Bearer header sent", "GET",
+            "/bench/noauth/", "kit_bearer", group="baseline",
+        ),
+        Endpoint(
             "stock_jwt", "simplejwt JWTAuthentication", "GET", "/bench/jwt/",
             "stock_bearer", group="stock",
         ),
