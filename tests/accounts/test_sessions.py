@@ -1,13 +1,16 @@
 """accounts.sessions and accounts.session_state: the rules every caller shares."""
 
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
 from django.test import RequestFactory
+from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.test import APIClient
 
@@ -190,3 +193,31 @@ def test_entry_cached_without_a_user_id_is_re_read_not_refused(user, request_, s
     cache.set(f"devsess:{session.pk}", (True, 0))
     assert sessions.check_access(decode_access(pair.access)).active is True
     assert cache.get(f"devsess:{session.pk}") == (True, 0, user.pk)
+
+
+# --- the state read from the row (every request with local memory, a miss with Redis) ---
+
+
+@pytest.mark.parametrize(
+    ("change", "active"),
+    [
+        ({}, True),
+        ({"revoked_at": "now"}, False),
+        ({"refresh_expires_at": "past"}, False),
+        ({"user_inactive": True}, False),
+    ],
+)
+@pytest.mark.django_db
+def test_the_state_read_from_the_row(user, request_, change, active):
+    session, _ = sessions.sign_in(user=user, request=request_, device_id="state")
+    if change.get("revoked_at"):
+        DeviceSession.objects.filter(pk=session.pk).update(revoked_at=timezone.now())
+    if change.get("refresh_expires_at"):
+        past = timezone.now() - timedelta(seconds=1)
+        DeviceSession.objects.filter(pk=session.pk).update(refresh_expires_at=past)
+    if change.get("user_inactive"):
+        get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+    get_user_model().objects.filter(pk=user.pk).update(rights_version=7)
+    state = session_state.read_session_state_from_db(session.pk)
+    assert state == session_state.SessionState(active=active, rights_version=7, user_id=user.pk)
+    assert session_state.read_session_state_from_db(uuid.uuid4()) is None
