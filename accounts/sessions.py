@@ -286,8 +286,8 @@ def refresh(*, request, raw_refresh, device_id):
     One conditional `UPDATE ... RETURNING` does the rotation, so two concurrent exchanges
     of one token cannot both win; when it changes nothing, the row says why. It also
     returns the user's claims columns: one statement, one round trip. It is plain SQL,
-    prepared once, because composing that UPDATE with the ORM cost more than the database
-    work itself (README "Performance").
+    written once per process, because composing that UPDATE with the ORM cost more than
+    the database work itself (README "Performance").
     """
     token = _parse_refresh(raw_refresh)
     now = timezone.now()
@@ -307,10 +307,9 @@ def refresh(*, request, raw_refresh, device_id):
 def _rotate(token, *, request, device_id, now):
     """The rotated session, or None when `token` was not the current refresh token of a
     live session of an active user on this device."""
-    field = DeviceSession._meta.get_field
 
     def prep(name, value):
-        return field(name).get_db_prep_value(value, connection)
+        return DeviceSession._meta.get_field(name).get_db_prep_value(value, connection)
 
     params = [
         prep("refresh_jti", new_jti()),
