@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format migrate superuser keys clean bench bench-scale profile
+.PHONY: run test lint format migrate superuser keys clean bench bench-scale profile profile-load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ bench-scale: $(VENV)/.dev
 ## make profile PROFILE_PATH=/api/v1/me/ PROFILE_AUTH=kit: pyinstrument report in bench/out/.
 profile: $(VENV)/.dev
 	$(BIN)/python bench/profile.py $${PROFILE_PATH:-/bench/noauth/} --auth $${PROFILE_AUTH:-none} --requests $${PROFILE_REQUESTS:-500}
+
+## make profile-load ENDPOINTS=baseline,kit_claims: py-spy on loaded gunicorn workers.
+profile-load: $(VENV)/.dev
+	$(BIN)/python bench/load_profile.py $${ENDPOINTS:-baseline,kit_claims,kit_ping} --seconds $${PROFILE_SECONDS:-8}
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
