@@ -24,7 +24,11 @@ def device_id_field(**kwargs):
 
 
 class SignInSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=254, help_text="The username or e-mail address.")
+    # Not trimmed by the field: a blank-looking username is a failed sign-in (401, like any
+    # unknown name), not a malformed body, as the schema (any non-empty string) promises.
+    username = serializers.CharField(
+        max_length=254, trim_whitespace=False, help_text="The username or e-mail address."
+    )
     password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
     device_id = device_id_field(required=False)
     device_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
@@ -32,6 +36,9 @@ class SignInSerializer(serializers.Serializer):
         required=False,
         help_text="The `id` of one of your active sessions, signed out in the same step.",
     )
+
+    def validate_username(self, value):
+        return value.strip()
 
 
 class RefreshSerializer(serializers.Serializer):

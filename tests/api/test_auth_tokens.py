@@ -560,3 +560,23 @@ def test_refresh_is_one_statement(sign_in, refresh, api_client, bearer):
     second = response.json()
     assert api_client.get(ME_URL, **bearer(second["access"])).json()["username"]
     assert refresh(first["refresh"]).json()["code"] == "refresh_reused"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("username", [" ", "\t \u00a0"])
+def test_a_blank_looking_username_is_a_failed_sign_in(api_client, username):
+    """Any non-empty string is a valid body (the schema says so): one that trims to
+    nothing is answered like an unknown user."""
+    response = api_client.post(
+        TOKEN_URL, {"username": username, "password": "whatever-it-is"}, format="json"
+    )
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_credentials"
+
+
+@pytest.mark.django_db
+def test_surrounding_spaces_around_a_username_are_ignored(api_client, user, password):
+    response = api_client.post(
+        TOKEN_URL, {"username": f" {user.username} ", "password": password}, format="json"
+    )
+    assert response.status_code == 200
