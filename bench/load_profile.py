@@ -16,29 +16,19 @@ import collections
 import secrets
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.run import (
     OUT_DIR,
-    Client,
-    Credentials,
-    bench_cache,
-    bench_database,
     endpoints,
     ensure_wrk,
-    free_port,
     hold_bench_lock,
     load_for,
-    manage,
-    prepare_data,
     probe,
     run_wrk,
-    server_environment,
-    start_gunicorn,
-    wait_for_health,
+    serving_kit,
 )
 
 SAMPLES_PER_SECOND = 500
@@ -109,33 +99,17 @@ def main():
     unknown = [key for key in args.endpoints.split(",") if key not in by_key]
     if unknown:
         sys.exit(f"unknown endpoint(s) {', '.join(unknown)}; one of {', '.join(by_key)}")
-    with tempfile.TemporaryDirectory(prefix="kit-load-profile-") as temp_dir:
-        database_url, _ = bench_database(temp_dir)
-        env = server_environment(database_url, bench_cache()[0], password)
-        manage(env, "migrate", "--noinput", "--verbosity", "0")
-        prepared = prepare_data(env)
-        port = free_port()
-        server, log = start_gunicorn(env, port, OUT_DIR / "gunicorn.log")
-        try:
-            client = Client(port)
-            wait_for_health(server, client)
-            credentials = Credentials(
-                client, password, prepared["api_key"], prepared["api_key_missing"]
-            )
-            for key in args.endpoints.split(","):
-                endpoint = by_key[key]
-                probe(endpoint, credentials, client)
-                path, rps = record(endpoint, credentials, port, server, args.seconds)
-                shares, total = frame_shares(path)
-                print(f"\n{endpoint.label}: {rps} req/s under py-spy, {total} samples ({path})")
-                inner = [item for item in shares.items() if item[1] < OUTER_LOOP_SHARE]
-                heaviest = sorted(inner, key=lambda item: -item[1])[:SHOWN_FRAMES]
-                for frame, share in heaviest:
-                    print(f"  {share * 100:5.1f}%  {frame}")
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-            log.close()
+    with serving_kit(password, "kit-load-profile-") as kit:
+        for key in args.endpoints.split(","):
+            endpoint = by_key[key]
+            probe(endpoint, kit.credentials, kit.client)
+            path, rps = record(endpoint, kit.credentials, kit.port, kit.server, args.seconds)
+            shares, total = frame_shares(path)
+            print(f"\n{endpoint.label}: {rps} req/s under py-spy, {total} samples ({path})")
+            inner = [item for item in shares.items() if item[1] < OUTER_LOOP_SHARE]
+            heaviest = sorted(inner, key=lambda item: -item[1])[:SHOWN_FRAMES]
+            for frame, share in heaviest:
+                print(f"  {share * 100:5.1f}%  {frame}")
 
 
 if __name__ == "__main__":

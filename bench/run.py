@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -671,6 +672,47 @@ def draw_chart(summaries, machine, path):
     plt.close(figure)
 
 
+@dataclass
+class ServedKit:
+    port: int
+    server: subprocess.Popen
+    client: "Client"
+    credentials: "Credentials"
+    prepared: dict
+    database: str
+    cache: str
+    database_url: str
+    redis_url: str
+
+
+@contextmanager
+def serving_kit(password, prefix):
+    """The kit under gunicorn on a free port of 127.0.0.1, on a database of its own
+    (migrated, loaded by bench/prepare.py) and the bench's cache; stopped on exit."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as temp_dir:
+        database_url, database = bench_database(temp_dir)
+        redis_url, cache = bench_cache()
+        env = server_environment(database_url, redis_url, password)
+        manage(env, "migrate", "--noinput", "--verbosity", "0")
+        prepared = prepare_data(env)
+        port = free_port()
+        server, log = start_gunicorn(env, port, OUT_DIR / "gunicorn.log")
+        try:
+            client = Client(port)
+            wait_for_health(server, client)
+            credentials = Credentials(
+                client, password, prepared["api_key"], prepared["api_key_missing"]
+            )
+            yield ServedKit(
+                port, server, client, credentials, prepared, database, cache, database_url,
+                redis_url,
+            )  # fmt: skip
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+            log.close()
+
+
 def hold_bench_lock():
     """One bench at a time on this checkout: two runs would drop each other's database
     and load the same cores. The lock goes with the process."""
@@ -690,28 +732,15 @@ def main():
     _lock = hold_bench_lock()
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(16)
-    with tempfile.TemporaryDirectory(prefix="kit-bench-") as temp_dir:
-        database_url, database = bench_database(temp_dir)
-        redis_url, cache = bench_cache()
-        env = server_environment(database_url, redis_url, password)
-        print(f"bench: {database}, cache {cache}, {WORKERS} workers, {CONNECTIONS} connections")
-        manage(env, "migrate", "--noinput", "--verbosity", "0")
-        prepared = prepare_data(env)
-        port = free_port()
-        server, log = start_gunicorn(env, port, OUT_DIR / "gunicorn.log")
-        try:
-            client = Client(port)
-            wait_for_health(server, client)
-            credentials = Credentials(
-                client, password, prepared["api_key"], prepared["api_key_missing"]
-            )
-            all_endpoints = endpoints(password)
-            print(f"probing and warming up ({WARMUP} s each):")
-            measure(all_endpoints, credentials, client, port)
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=30)
-            log.close()
+    with serving_kit(password, "kit-bench-") as kit:
+        print(
+            f"bench: {kit.database}, cache {kit.cache}, {WORKERS} workers, "
+            f"{CONNECTIONS} connections"
+        )
+        all_endpoints = endpoints(password)
+        print(f"probing and warming up ({WARMUP} s each):")
+        measure(all_endpoints, kit.credentials, kit.client, kit.port)
+    prepared, database, cache = kit.prepared, kit.database, kit.cache
     baseline_rounds = all_endpoints[0].rounds
     summaries = [summarize(endpoint) for endpoint in all_endpoints]
     targets = verdicts(summaries, prepared["password_hashing"])
@@ -735,7 +764,7 @@ def main():
         "endpoints": summaries,
         "targets": targets,
     }
-    name = results_name(database_url, redis_url)
+    name = results_name(kit.database_url, kit.redis_url)
     (RESULTS_DIR / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
     print_report(summaries, targets)
     hashing = prepared["password_hashing"]
