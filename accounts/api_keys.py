@@ -158,12 +158,6 @@ def _revoke_keys_of_deleted_owner(sender, instance, **kwargs):
 # --- cache --------------------------------------------------------------------------------
 
 
-def _cache_is_shared():
-    """True when every worker and instance sees the same cache (Redis, Memcached...)."""
-    backend = settings.CACHES["default"]["BACKEND"]
-    return not backend.endswith(("LocMemCache", "DummyCache"))
-
-
 def _cache_key(prefix):
     return f"apikey:{prefix}"
 
@@ -177,31 +171,14 @@ def _state_of(api_key):
 
 
 def _load_state(prefix):
-    if not _cache_is_shared():
-        return _state_from_db(prefix)
-    key = _cache_key(prefix)
-    seen = local_view.messages_seen()
-    state = session_state.view_get(key)
-    if state is not local_view.MISS:
-        return state
-    state = session_state.trusted_get(key)
-    if state is session_state.UNTRUSTED:
-        return _state_from_db(prefix)
-    if state is None:
-        state = _state_from_db(prefix)
-        if state is not None:
-            try:
-                # add, not set: a revocation written meanwhile must win over this read.
-                cache.add(key, state, CACHE_TIMEOUT)
-            except Exception:
-                session_state.note_cache_error("write")
-    if state is not None:  # unknown prefixes are never kept
-        local_view.store(key, state, seen)
-    return state
+    # Unknown prefixes come back None, which read_through never keeps.
+    return session_state.read_through(
+        _cache_key(prefix), lambda: _state_from_db(prefix), lambda state: CACHE_TIMEOUT
+    )
 
 
 def _write_revocation(state):
-    if not _cache_is_shared():
+    if not session_state.cache_is_shared():
         return
     try:
         cache.set(_cache_key(state["prefix"]), state, CACHE_TIMEOUT)
@@ -214,7 +191,7 @@ def _write_revocation(state):
 def write_recent_revocations(now):
     """Write the state of every key revoked within CACHE_TIMEOUT (a cached "active" state
     lives that long) into the cache; returns how many. Called by repair_cache."""
-    if not _cache_is_shared():
+    if not session_state.cache_is_shared():
         return 0
     since = now - timedelta(seconds=CACHE_TIMEOUT)
     states = ApiKey.objects.filter(revoked_at__gte=since).order_by().values(*_STATE_FIELDS)
@@ -225,7 +202,7 @@ def write_recent_revocations(now):
 
 
 def _forget(prefix):
-    if not _cache_is_shared():
+    if not session_state.cache_is_shared():
         return
     try:
         cache.delete(_cache_key(prefix))

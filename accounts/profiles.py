@@ -29,8 +29,6 @@ def _load(user_id):
 
 def get_profile(user_id):
     """The `/me` fields of this user as a dict, or None when the user does not exist."""
-    if not session_state.cache_is_shared():
-        return _load(user_id) or None
     return (
         session_state.read_through(
             _key(user_id), lambda: _load(user_id), lambda value: PROFILE_TIMEOUT

@@ -253,9 +253,14 @@ def read_through(key, load, timeout):
     """The value of `key`: from this process's view, else the cache, else `load()` (the
     database), which then fills both (`cache.add`: a concurrent revocation's `set` wins).
 
-    The one read path of every cached state of the kit (sessions, user profiles); `load`
-    returns a picklable value, `timeout(value)` its cache lifetime.
+    The one read path of every cached state of the kit (sessions, user profiles, API
+    keys); `load` returns a picklable value, or None for "no such thing", which is never
+    kept (made-up keys cannot fill the view or the cache); `timeout(value)` is its cache
+    lifetime. With a per-process cache (local memory) it is `load()` every time: such a
+    cache cannot hear another process's revocation.
     """
+    if not cache_is_shared():
+        return load()
     seen = local_view.messages_seen()
     value = view_get(key)
     if value is not local_view.MISS:
@@ -267,6 +272,8 @@ def read_through(key, load, timeout):
         local_view.store(key, value, seen)
         return value
     value = load()
+    if value is None:
+        return None
     local_view.store(key, value, seen)
     try:
         cache.add(key, value, timeout(value))
@@ -287,12 +294,9 @@ def get_session_state(session_id, *, refresh=False):
     """
     if not isinstance(session_id, uuid.UUID):
         session_id = uuid.UUID(str(session_id))
-    if not cache_is_shared():
-        return read_session_state_from_db(session_id) or REVOKED
     key = _key(session_id)
-    if not refresh:
-        value = read_through(key, lambda: _load_value(session_id), _value_timeout)
-        return SessionState(*value)
+    if not refresh or not cache_is_shared():
+        return SessionState(*read_through(key, lambda: _load_value(session_id), _value_timeout))
     seen = local_view.messages_seen()
     value = _load_value(session_id)
     local_view.store(key, value, seen)

@@ -132,7 +132,7 @@ def make_api_key(db):
 def shared_key_cache(monkeypatch):
     """Cache API keys even on local memory: in one test process it behaves like the shared
     cache (Redis) of a deployment, so the cached path is tested on every run."""
-    monkeypatch.setattr("accounts.api_keys._cache_is_shared", lambda: True)
+    monkeypatch.setattr("accounts.session_state.cache_is_shared", lambda: True)
 
 
 @pytest.fixture
