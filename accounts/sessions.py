@@ -17,6 +17,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.db import NotSupportedError, connection, transaction
 from django.db.models import DurationField, F
+from django.db.models.sql import Query
 from django.utils import timezone
 from rest_framework import exceptions, serializers
 from rest_framework_simplejwt.exceptions import TokenError
@@ -307,9 +308,10 @@ def refresh(*, request, raw_refresh, device_id):
 def _rotate(token, *, request, device_id, now):
     """The rotated session, or None when `token` was not the current refresh token of a
     live session of an active user on this device."""
+    db = transaction.get_connection()  # once: each use of the `connection` proxy costs
 
     def prep(name, value):
-        return DeviceSession._meta.get_field(name).get_db_prep_value(value, connection)
+        return DeviceSession._meta.get_field(name).get_db_prep_value(value, db)
 
     params = [
         prep("refresh_jti", new_jti()),
@@ -318,32 +320,42 @@ def _rotate(token, *, request, device_id, now):
         prep("last_used_at", now),
         prep("ip_address", _client_ip(request)),
         prep("refresh_expires_at", now + refresh_lifetime()),
-        DurationField().get_db_prep_value(_session_max_age(), connection),
+        DurationField().get_db_prep_value(_session_max_age(), db),
         prep("id", token.session_id),
         prep("user", token["sub"]),
         prep("device_id", device_id),
         prep("refresh_jti", token.jti),
         prep("refresh_expires_at", now),
     ]
-    session = next(iter(DeviceSession.objects.raw(_rotation_sql(connection.vendor), params)), None)
-    if session is not None:
-        # The claims' columns of the user came back with the row; any other field of this
-        # user loads on first use, as after `.only()`.
-        values = [field.to_python(getattr(session, alias)) for alias, field in _claims_columns()]
-        session.user = get_user_model().from_db(
-            connection.alias, [field.attname for _, field in _claims_columns()], values
-        )
+    with db.cursor() as cursor:
+        cursor.execute(_rotation_sql(db.vendor), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    # A plain cursor, not RawQuerySet: its per-call bookkeeping cost more than the query.
+    session_fields, user_fields = DeviceSession._meta.concrete_fields, _claims_fields()
+    compiler = db.ops.compiler("SQLCompiler")(Query(DeviceSession), db, None)
+    fields = [*session_fields, *user_fields]
+    converters = compiler.get_converters([f.get_col(f.model._meta.db_table) for f in fields])
+    row = next(compiler.apply_converters([row], converters)) if converters else row
+    split = len(session_fields)
+    session = DeviceSession.from_db(db.alias, None, row[:split])
+    # The claims' columns of the user came back with the row; any other field of this user
+    # loads on first use, as after `.only()`.
+    session.user = get_user_model().from_db(
+        db.alias, [field.attname for field in user_fields], row[split:]
+    )
     return session
 
 
 @functools.cache
-def _claims_columns():
-    """(alias, field) of the user fields an access token's claims are made of, in the
-    model's field order (as `Model.from_db` takes them)."""
+def _claims_fields():
+    """The user fields an access token's claims are made of, in the model's field order
+    (as `Model.from_db` takes them)."""
     user_model = get_user_model()
     names = {user_model.USERNAME_FIELD, "is_staff", "is_superuser", "rights_version"}
     return [
-        (f"user__{field.attname}", field)
+        field
         for field in user_model._meta.concrete_fields
         if field.name in names or field.primary_key
     ]
@@ -359,7 +371,7 @@ _CAPPED_EXPIRY = {
 
 @functools.cache
 def _rotation_sql(vendor):
-    """The rotation's `UPDATE ... RETURNING *`; its placeholders are `_rotate`'s params."""
+    """The rotation's `UPDATE ... RETURNING`; its placeholders are `_rotate`'s params."""
     if vendor not in _CAPPED_EXPIRY:
         raise NotSupportedError(f"Refresh supports PostgreSQL and SQLite, not {vendor}.")
     quote = connection.ops.quote_name
@@ -367,12 +379,16 @@ def _rotation_sql(vendor):
     column = {f.name: quote(f.column) for f in DeviceSession._meta.concrete_fields}
     users = get_user_model()._meta
     capped = _CAPPED_EXPIRY[vendor].format(created_at=column["created_at"])
-    # The user's claims columns, each a scalar subquery: SQLite's RETURNING cannot name
-    # another table, and one statement saves the round trip of reading the user.
-    claims = ", ".join(
-        f"(SELECT {quote(field.column)} FROM {quote(users.db_table)} "  # noqa: S608
-        f"WHERE {quote(users.pk.column)} = {table}.{column['user']}) AS {quote(alias)}"
-        for alias, field in _claims_columns()
+    # The session's columns in field order, then the user's claims columns, each a scalar
+    # subquery: SQLite's RETURNING cannot name another table, and one statement saves the
+    # round trip of reading the user.
+    returned = ", ".join(
+        [f"{table}.{column[field.name]}" for field in DeviceSession._meta.concrete_fields]
+        + [
+            f"(SELECT {quote(field.column)} FROM {quote(users.db_table)} "  # noqa: S608
+            f"WHERE {quote(users.pk.column)} = {table}.{column['user']})"
+            for field in _claims_fields()
+        ]
     )
     # Identifiers come from the models' metadata; every value is a parameter.
     return (
@@ -385,7 +401,7 @@ def _rotation_sql(vendor):
         f"AND {column['refresh_expires_at']} > %s "
         f"AND {column['user']} IN (SELECT {quote(users.pk.column)} "
         f"FROM {quote(users.db_table)} WHERE {quote(users.get_field('is_active').column)}) "
-        f"RETURNING *, {claims}"
+        f"RETURNING {returned}"
     )
 
 

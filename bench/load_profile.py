@@ -39,8 +39,8 @@ OUTER_LOOP_SHARE = 0.9
 
 def record(endpoint, credentials, port, server, seconds):
     """Drive `endpoint` for `seconds` while py-spy samples each worker; the stacks' path."""
-    load = load_for(endpoint, credentials)
-    run_wrk(endpoint, load, 1, port)  # warm-up
+    # A fresh load per wrk run: a rotating refresh spends its chains' tokens.
+    run_wrk(endpoint, load_for(endpoint, credentials), 1, port)  # warm-up
     workers = subprocess.run(
         ["pgrep", "-P", str(server.pid)], capture_output=True, text=True, check=True
     ).stdout.split()
@@ -58,14 +58,14 @@ def record(endpoint, credentials, port, server, seconds):
         )
         for worker in workers
     ]
-    result = run_wrk(endpoint, load, seconds, port)
+    result = run_wrk(endpoint, load_for(endpoint, credentials), seconds, port)
     for spy in spies:
         spy.wait()
     parts = [Path(f"{out}.{worker}") for worker in workers]
     out.write_text("".join(part.read_text() for part in parts if part.exists()))
     for part in parts:
         part.unlink(missing_ok=True)
-    return out, result["rps"]
+    return out, result
 
 
 def _frame_name(frame):
@@ -103,9 +103,12 @@ def main():
         for key in args.endpoints.split(","):
             endpoint = by_key[key]
             probe(endpoint, kit.credentials, kit.client)
-            path, rps = record(endpoint, kit.credentials, kit.port, kit.server, args.seconds)
+            path, result = record(endpoint, kit.credentials, kit.port, kit.server, args.seconds)
             shares, total = frame_shares(path)
-            print(f"\n{endpoint.label}: {rps} req/s under py-spy, {total} samples ({path})")
+            print(
+                f"\n{endpoint.label}: {result['rps']} req/s under py-spy, {total} samples ({path}),"
+                f" {result['unexpected_status']} unexpected statuses"
+            )
             inner = [item for item in shares.items() if item[1] < OUTER_LOOP_SHARE]
             heaviest = sorted(inner, key=lambda item: -item[1])[:SHOWN_FRAMES]
             for frame, share in heaviest:

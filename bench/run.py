@@ -9,7 +9,7 @@ go to results.json and results.png (results-sqlite.* for SQLite and local memory
 are against the no-auth baseline of the same run.
 An endpoint the kit does not have (yet) is reported "not available", not skipped silently.
 
-Environment: BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_WARMUP (1), BENCH_WORKERS (2),
+Environment: BENCH_ROUNDS (5), BENCH_SECONDS (3), BENCH_WARMUP (1), BENCH_WORKERS (2),
 BENCH_CONNECTIONS (4), BENCH_RESULTS_DIR (bench/), BENCH_REDIS_URL (default REDIS_URL),
 BENCH_ONLY (comma-separated endpoint keys to measure; the baseline always runs).
 """

@@ -119,11 +119,14 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 # Seconds a database connection is kept open between requests (0 = reconnect each time).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-# A reused connection is checked (one `SELECT 1`) before the first query of a request.
+# A reused connection is checked before use: a persistent one with a `SELECT 1` before the
+# first query of each request; a pooled one with a round trip only when it has been idle or
+# the server has spoken (config/postgresql/base.py).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 # PostgreSQL: psycopg's connection pool per process (DATABASE_POOL, on by default) instead
 # of a persistent connection with its per-request health check (README "Performance").
 if env.bool("DATABASE_POOL", default=True) and "postgresql" in DATABASES["default"]["ENGINE"]:
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 4}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

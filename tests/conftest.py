@@ -32,9 +32,7 @@ SERVICE_MARKERS = ("postgres", "redis", "browser")
 
 def _missing_service(marker_name):
     """Why a suite with this marker cannot run here, or None when it can."""
-    if marker_name == "postgres" and settings.DATABASES["default"]["ENGINE"] != (
-        "django.db.backends.postgresql"
-    ):
+    if marker_name == "postgres" and "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
         return "PostgreSQL suite: set DATABASE_URL=postgres://..."
     if marker_name == "redis" and "redis" not in settings.CACHES["default"]["BACKEND"].lower():
         return "Redis suite: set REDIS_URL=redis://..."

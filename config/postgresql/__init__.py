@@ -1,0 +1,1 @@
+"""The kit's PostgreSQL database backend (ENGINE "config.postgresql"): see base.py."""
