@@ -35,6 +35,7 @@ from django.utils.crypto import get_random_string
 from accounts import local_view, session_state
 from accounts.audit import record_event
 from accounts.models import ApiKey, AuthEvent
+from accounts.rows import read_row
 
 PREFIX_LENGTH = 8
 SECRET_LENGTH = 40
@@ -163,7 +164,7 @@ def _cache_key(prefix):
 
 
 def _state_from_db(prefix):
-    return ApiKey.objects.filter(prefix=prefix).order_by().values(*_STATE_FIELDS).first()
+    return read_row(ApiKey, _STATE_FIELDS, prefix=prefix)
 
 
 def _state_of(api_key):

@@ -17,7 +17,6 @@ from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.db import NotSupportedError, connection, transaction
 from django.db.models import DurationField, F
-from django.db.models.sql import Query
 from django.utils import timezone
 from rest_framework import exceptions, serializers
 from rest_framework_simplejwt.exceptions import TokenError
@@ -26,6 +25,7 @@ from accounts import session_state
 from accounts.audit import record_event
 from accounts.lockout import lockout_message
 from accounts.models import AuthEvent, DeviceSession
+from accounts.rows import convert_row
 from accounts.tokens import (
     RIGHTS_VERSION_CLAIM,
     DeviceAccessToken,
@@ -334,10 +334,7 @@ def _rotate(token, *, request, device_id, now):
         return None
     # A plain cursor, not RawQuerySet: its per-call bookkeeping cost more than the query.
     session_fields, user_fields = DeviceSession._meta.concrete_fields, _claims_fields()
-    compiler = db.ops.compiler("SQLCompiler")(Query(DeviceSession), db, None)
-    fields = [*session_fields, *user_fields]
-    converters = compiler.get_converters([f.get_col(f.model._meta.db_table) for f in fields])
-    row = next(compiler.apply_converters([row], converters)) if converters else row
+    row = convert_row(db, [*session_fields, *user_fields], row)
     split = len(session_fields)
     session = DeviceSession.from_db(db.alias, None, row[:split])
     # The claims' columns of the user came back with the row; any other field of this user
