@@ -8,12 +8,14 @@ of a token refresh (README "Performance"). `check_pooled_connection` keeps that 
 the cases it is there for and skips it for a connection in steady use, as HikariCP's
 "alive bypass window" does:
 
-- a server that restarts or ends the session (pg_terminate_backend, idle timeouts, a
-  failover) sends its goodbye or closes the socket, so an idle connection with anything
-  to read gets the full check, and fails it;
+- a server that restarts or ends the session (a restart, pg_terminate_backend, an
+  idle-session timeout) sends its goodbye or closes the socket, so an idle connection
+  with anything to read gets the full check, and fails it;
 - a connection not handed out in the last `BUSY_WINDOW_SECONDS` gets the full check too,
   for a peer that vanished without a word;
-- otherwise it is handed out as is.
+- otherwise it is handed out as is. Should its peer have vanished without a word within
+  that second, the query that finds out fails (a 500 for that request), as it would with
+  Django's persistent connections, and the pool replaces the connection.
 """
 
 import select
@@ -35,7 +37,9 @@ def check_pooled_connection(connection):
     now = time.monotonic()
     last = _handed_out_at.get(connection)
     _handed_out_at[connection] = now
-    quiet = not select.select([connection.fileno()], [], [], 0)[0]
+    waiting = select.poll()  # not select.select(): no limit on the descriptor's number
+    waiting.register(connection.fileno(), select.POLLIN)
+    quiet = not waiting.poll(0)
     if quiet and last is not None and now - last < BUSY_WINDOW_SECONDS:
         return
     ConnectionPool.check_connection(connection)
@@ -48,7 +52,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
     @property
     def pool(self):
         pool_options = self.settings_dict["OPTIONS"].get("pool")
-        if self.alias not in self._connection_pools and pool_options:
+        persistent = self.settings_dict.get("CONN_MAX_AGE", 0) != 0  # Django refuses it
+        if self.alias not in self._connection_pools and pool_options and not persistent:
             connect_kwargs = {**self.get_connection_params(), "autocommit": True}
             checks = self.settings_dict["CONN_HEALTH_CHECKS"]
             pool = ConnectionPool(
