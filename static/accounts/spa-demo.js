@@ -52,6 +52,7 @@
   }
 
   async function loadMe() {
+    status("Loading your profile...");  // so "Profile loaded." always means this load
     const { response, data } = await callApi("GET", "/me/");
     if (!response.ok) {
       show(false);

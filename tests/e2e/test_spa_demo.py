@@ -58,6 +58,8 @@ def test_spa_signs_in_survives_expiry_and_signs_out(
     )
     page.get_by_role("button", name="Reload my profile").click()
     page.wait_for_selector("body[data-refreshes='1']", state="attached")
+    # Each load first shows "Loading your profile...": this waits for the reload itself,
+    # not the status left by the first load (else Sign out could race the reload).
     page.wait_for_selector("#status:text('Profile loaded.')")
     assert token_cookies(page)["access_token"]["value"] != first_access
     assert_tokens_hidden_from_javascript(page)
