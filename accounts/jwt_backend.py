@@ -10,11 +10,8 @@ read); `exp`, `iat`, `jti` and a string `sub` are required, and `iss`/`aud` when
 the clock leeway is LEEWAY_SECONDS. Any failure raises simplejwt's TokenBackendError
 (TokenBackendExpiredToken for an expired token), never another exception.
 
-A token is verified once per process: its verified claims are kept by its text (a bounded
-LRU), so an app sending the same access token for its lifetime skips the signature check
-and the claims' validation on every later request. Only the expiry changes with time; it
-is checked again on every decode. Revocation is not a property of the token and is
-checked per request elsewhere (accounts.sessions.check_access).
+Every decode verifies in full; accounts.tokens.decode_access remembers the access tokens
+it has verified (per backend, so new keys start with nothing remembered).
 
 With JWT_ENCRYPT the signed token is wrapped in a JWE (`dir` + `A256GCM`, joserfc) so
 clients cannot read the claims; only encrypted tokens are then accepted.
@@ -23,9 +20,7 @@ Wiring: token classes return `get_token_backend()`; `KitTokenBackendMixin` does 
 """
 
 import base64
-import functools
 import json
-import time
 from datetime import timedelta
 
 import jwt
@@ -46,7 +41,7 @@ LEEWAY_SECONDS = 5
 MAX_TOKEN_LENGTH = 16 * 1024
 MAX_HEADER_LENGTH = 1024
 REQUIRED_CLAIMS = ("exp", "iat", "jti", "sub")
-# Verified tokens remembered per process (a few MB at most; README "Performance").
+# Verified access tokens remembered per process (a few MB at most; README "Performance").
 VERIFIED_TOKENS_KEPT = 4096
 JWE_ALGORITHMS = ("dir", "A256GCM")
 
@@ -66,8 +61,6 @@ class KitTokenBackend:
         self._required += ["iss"] if config.issuer else []
         self._required += ["aud"] if config.audience else []
         self._jwt = jwt.PyJWT()
-        # Per instance: new keys (settings changed) start with nothing verified.
-        self._verified_claims_json = functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)(self._verify)
         if config.encryption_kid:
             self._jwe_keys = {
                 kid: OctKey.import_key(key) for kid, key in config.encryption_keys.items()
@@ -100,18 +93,7 @@ class KitTokenBackend:
 
         verify=False (simplejwt's "read a token already trusted") still decrypts and
         refuses malformed tokens and other algorithms, but skips signature and times."""
-        text = self._as_text(token)
-        if not verify:
-            return self._decode_text(text, verify=False)
-        # A fresh dict per call (from JSON): callers may change their copy.
-        claims = json.loads(self._verified_claims_json(text))
-        if claims["exp"] <= time.time() - LEEWAY_SECONDS:
-            raise TokenBackendExpiredToken(_("Token is expired"))
-        return claims
-
-    def _verify(self, text):
-        """The claims of a fully verified token, as JSON (what the LRU keeps)."""
-        return json.dumps(self._decode_text(text, verify=True))
+        return self._decode_text(self._as_text(token), verify=verify)
 
     def _decode_text(self, text, *, verify):
         if self.config.encryption_kid:

@@ -261,10 +261,10 @@ def read_through(key, load, timeout):
     """
     if not cache_is_shared():
         return load()
-    seen = local_view.messages_seen()
     value = view_get(key)
     if value is not local_view.MISS:
         return value
+    seen = local_view.messages_seen()  # before the read that may fill the view
     value = trusted_get(key)
     if value is UNTRUSTED:
         return load()

@@ -5,6 +5,10 @@ algorithms) can be swapped in one place by overriding `get_token_backend`. Lifet
 read from settings when a token is issued, not when this module is imported.
 """
 
+import copy
+import functools
+import json
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,14 +18,15 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.functional import cached_property
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, Token
-from rest_framework_simplejwt.utils import datetime_to_epoch
+from rest_framework_simplejwt.utils import aware_utcnow, datetime_to_epoch
 
+from accounts import jwt_backend
 from accounts.claims import extra_claims
 from accounts.ip_binding import CLIENT_IP_CLAIM, client_ip_hash
-from accounts.jwt_backend import KitTokenBackendMixin
+from accounts.jwt_backend import VERIFIED_TOKENS_KEPT, KitTokenBackendMixin, get_token_backend
 
 SESSION_CLAIM = "sid"
 RIGHTS_VERSION_CLAIM = "rv"
@@ -164,8 +169,32 @@ def _decode(token_class, raw):
         raise TokenError("Token is invalid") from exc
 
 
+@functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)
+def _verified_access(backend, raw):
+    """(token, its claims as JSON) of a verified access token, kept by the backend (the
+    key set: new keys start with nothing remembered) and the token's exact text."""
+    token = _decode(DeviceAccessToken, raw)
+    return token, json.dumps(token.payload)
+
+
 def decode_access(raw):
-    return _decode(DeviceAccessToken, raw)
+    """The verified access token of `raw`, or TokenError.
+
+    Verified once per process: an app sends the same access token for its whole lifetime,
+    so the token (signature, claims, type, `sub` and `sid`) is remembered by its exact
+    text, and a later request pays a lookup, the expiry check and a copy. Only the expiry
+    changes with time: it is checked on every call. Revocation is not a property of the
+    token and is checked per request elsewhere (accounts.sessions.check_access).
+    """
+    if not isinstance(raw, str | bytes) or not raw:
+        raise TokenError("Token is invalid")
+    token, claims = _verified_access(get_token_backend(), raw)
+    if token.payload["exp"] <= time.time() - jwt_backend.LEEWAY_SECONDS:
+        raise ExpiredTokenError("Token is expired")
+    fresh = copy.copy(token)  # keeps the parsed session_id and user_pk
+    fresh.payload = json.loads(claims)  # callers may change their copy
+    fresh.current_time = aware_utcnow()
+    return fresh
 
 
 def decode_refresh(raw):

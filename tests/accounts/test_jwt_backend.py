@@ -353,61 +353,6 @@ def test_leeway_forgives_only_a_few_seconds(jwt_config):
     assert backend.get_leeway().total_seconds() == LEEWAY_SECONDS <= 10
 
 
-# --- the per-process memory of verified tokens -------------------------------------------
-
-
-def test_a_remembered_token_is_refused_once_it_expires(jwt_config, monkeypatch):
-    backend = jwt_config("HS256", JWT_SIGNING_KEY=HS_SECRET)
-    now = time.time()
-    token = backend.encode(claims(exp=int(now) + 60))
-    assert backend.decode(token)["sub"] == "42"  # verified, now remembered
-    monkeypatch.setattr(jwt_backend.time, "time", lambda: now + 60 + LEEWAY_SECONDS + 1)
-    with pytest.raises(TokenBackendExpiredToken):
-        backend.decode(token)
-
-
-def test_a_remembered_token_skips_the_signature_check_and_gives_a_fresh_copy(
-    jwt_config, monkeypatch
-):
-    backend = jwt_config("HS256", JWT_SIGNING_KEY=HS_SECRET)
-    token = backend.encode(claims(roles=["editor"]))
-    first = backend.decode(token)
-    first["roles"].append("admin")
-    first["sub"] = "1"
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("verified again")
-
-    monkeypatch.setattr(backend._jwt, "decode", refuse)
-    again = backend.decode(token)
-    assert again["roles"] == ["editor"]
-    assert again["sub"] == "42"
-
-
-def test_a_tampered_twin_of_a_remembered_token_is_still_refused(jwt_config):
-    backend = jwt_config("HS256", JWT_SIGNING_KEY=HS_SECRET)
-    token = backend.encode(claims())
-    backend.decode(token)
-    header, payload, signature = token.split(".")
-    for bad in (
-        f"{header}.{b64(claims(sub='1'))}.{signature}",
-        f"{header}.{payload}.{signature[:-2]}AA",
-    ):
-        with pytest.raises(TokenBackendError):
-            backend.decode(bad)
-
-
-def test_remembered_tokens_are_forgotten_when_their_key_is_removed(jwt_config, pem_keys):
-    """A settings change rebuilds the backend, and with it the memory."""
-    old = jwt_config("HS256", JWT_SIGNING_KEY=OLD_HS_SECRET, JWT_KEY_ID="old")
-    token = old.encode(claims())
-    assert old.decode(token)["sub"] == "42"
-    current = jwt_config("HS256", JWT_SIGNING_KEY=HS_SECRET, JWT_KEY_ID="new")
-    assert get_token_backend() is current
-    with pytest.raises(TokenBackendError):
-        current.decode(token)
-
-
 @pytest.mark.parametrize("claim", ["nbf", "iat"])
 def test_token_from_the_future_is_refused(jwt_config, claim):
     backend = jwt_config("HS256", JWT_SIGNING_KEY=HS_SECRET)

@@ -209,13 +209,13 @@ def test_expired_token_is_refused(victim, routes):
 
 
 def test_a_token_accepted_before_is_refused_once_it_expires(victim, routes, monkeypatch):
-    """Verified tokens are remembered per process (accounts.jwt_backend); the expiry is
-    still checked on every request."""
+    """Verified access tokens are remembered per process (accounts.tokens.decode_access);
+    the expiry is still checked on every request."""
     soon = int(time.time()) + 30
     access = get_token_backend().encode({**victim.access_claims, "exp": soon})
     assert routes["me"](access).status_code == 200  # verified, now remembered
     later = soon + LEEWAY_SECONDS + 1
-    monkeypatch.setattr("accounts.jwt_backend.time.time", lambda: later)
+    monkeypatch.setattr("accounts.tokens.time.time", lambda: later)
     monkeypatch.setattr(
         "rest_framework_simplejwt.tokens.aware_utcnow",
         lambda: datetime.fromtimestamp(later, tz=UTC),
