@@ -41,8 +41,6 @@ LEEWAY_SECONDS = 5
 MAX_TOKEN_LENGTH = 16 * 1024
 MAX_HEADER_LENGTH = 1024
 REQUIRED_CLAIMS = ("exp", "iat", "jti", "sub")
-# Verified access tokens remembered per process (~12 MB at most; README "Performance").
-VERIFIED_TOKENS_KEPT = 4096
 JWE_ALGORITHMS = ("dir", "A256GCM")
 
 _INVALID = _("Token is invalid")

@@ -26,10 +26,12 @@ from rest_framework_simplejwt.utils import aware_utcnow, datetime_to_epoch
 from accounts import jwt_backend
 from accounts.claims import extra_claims
 from accounts.ip_binding import CLIENT_IP_CLAIM, client_ip_hash
-from accounts.jwt_backend import VERIFIED_TOKENS_KEPT, KitTokenBackendMixin, get_token_backend
+from accounts.jwt_backend import KitTokenBackendMixin, get_token_backend
 
 SESSION_CLAIM = "sid"
 RIGHTS_VERSION_CLAIM = "rv"
+# Verified access tokens remembered per process (~12 MB at most; README "Performance").
+VERIFIED_TOKENS_KEPT = 4096
 
 
 class _DeviceSessionTokenMixin(KitTokenBackendMixin):
