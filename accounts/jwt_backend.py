@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from joserfc import jwe
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
+from jwt.utils import base64url_encode
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
 
 from accounts.jwt_keys import load_key_config
@@ -59,6 +60,15 @@ class KitTokenBackend:
         self._required += ["iss"] if config.issuer else []
         self._required += ["aud"] if config.audience else []
         self._jwt = jwt.PyJWT()
+        # Signing, prepared once: PyJWT's encode re-checks the key on every call (for an
+        # HMAC secret it tries it as DER, PEM, SSH and JSON), which cost more than the
+        # signature itself. The same algorithm object signs, over the same header bytes.
+        self._signer = jwt.get_algorithm_by_name(self.algorithm)
+        self._signing_key = self._signer.prepare_key(config.signing_key)
+        header = {"typ": "JWT", "alg": self.algorithm, **(self._headers or {})}
+        self._header_segment = base64url_encode(
+            json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
+        )
         if config.encryption_kid:
             self._jwe_keys = {
                 kid: OctKey.import_key(key) for kid, key in config.encryption_keys.items()
@@ -69,19 +79,18 @@ class KitTokenBackend:
         return timedelta(seconds=LEEWAY_SECONDS)
 
     def encode(self, payload):
-        """The signed (and, with JWT_ENCRYPT, encrypted) token of a payload dict."""
+        """The signed (and, with JWT_ENCRYPT, encrypted) token of a payload dict: a JWS
+        compact serialization byte for byte as `jwt.encode` writes it (sorted header, compact
+        JSON), signed by PyJWT's algorithm with the key prepared once."""
         claims = payload.copy()
         if self.config.audience:
             claims["aud"] = self.config.audience
         if self.config.issuer:
             claims["iss"] = self.config.issuer
-        token = self._jwt.encode(
-            claims,
-            self.config.signing_key,
-            algorithm=self.algorithm,
-            headers=self._headers,
-            json_encoder=DjangoJSONEncoder,
-        )
+        body = json.dumps(claims, separators=(",", ":"), cls=DjangoJSONEncoder).encode()
+        signing_input = self._header_segment + b"." + base64url_encode(body)
+        signature = self._signer.sign(signing_input, self._signing_key)
+        token = (signing_input + b"." + base64url_encode(signature)).decode("ascii")
         if self.config.encryption_kid:
             token = self._encrypt(token)
         return token

@@ -42,6 +42,7 @@ from django.utils import timezone
 
 from accounts import local_view
 from accounts.models import AuthEvent, DeviceSession
+from accounts.rows import fetch_one
 
 logger = logging.getLogger(__name__)
 
@@ -212,9 +213,7 @@ def read_session_state_from_db(session_id):
         field("refresh_expires_at").get_db_prep_value(timezone.now(), connection),
         field("id").get_db_prep_value(session_id, connection),
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_session_state_sql(connection.vendor), params)
-        row = cursor.fetchone()
+    row = fetch_one(connection, _session_state_sql(connection.vendor), params)
     if row is None:
         return None
     user_id, rights_version, active = row

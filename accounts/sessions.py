@@ -7,9 +7,10 @@ and the error handler renders `{"code", "detail", ...}`.
 
 import contextlib
 import functools
+import logging
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
@@ -25,7 +26,7 @@ from accounts import session_state
 from accounts.audit import record_event
 from accounts.lockout import lockout_message
 from accounts.models import AuthEvent, DeviceSession
-from accounts.rows import convert_row
+from accounts.rows import convert_row, fetch_one
 from accounts.tokens import (
     RIGHTS_VERSION_CLAIM,
     DeviceAccessToken,
@@ -43,6 +44,8 @@ DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _TOUCH_INTERVAL = 60  # seconds between last_used_at writes by access-token requests
 _MAX_NAME = DeviceSession._meta.get_field("name").max_length
 _MAX_USER_AGENT = DeviceSession._meta.get_field("user_agent").max_length
+
+logger = logging.getLogger(__name__)
 
 
 # --- errors (the contract's codes) ------------------------------------------------------
@@ -284,25 +287,41 @@ def _parse_refresh(raw_refresh):
 def refresh(*, request, raw_refresh, device_id):
     """Rotate: a new pair for the session of `raw_refresh` -> (session, TokenPair).
 
-    One conditional `UPDATE ... RETURNING` does the rotation, so two concurrent exchanges
-    of one token cannot both win; when it changes nothing, the row says why. It also
-    returns the user's claims columns: one statement, one round trip. It is plain SQL,
-    written once per process, because composing that UPDATE with the ORM cost more than
-    the database work itself (README "Performance").
+    One conditional `UPDATE ... RETURNING`, committed on its own, does the rotation, so two
+    concurrent exchanges of one token cannot both win; when it changes nothing, the row says
+    why. It also returns the user's claims columns: one statement, one round trip, prepared
+    on PostgreSQL. It is plain SQL, written once per process, because composing that UPDATE
+    with the ORM cost more than the database work itself (README "Performance").
     """
     token = _parse_refresh(raw_refresh)
     now = timezone.now()
-    with transaction.atomic():
-        # Rotation and the new pair commit together: should issuing the pair fail, the
-        # old refresh token stays the current one (a retry is not taken for a reuse).
-        session = _rotate(token, request=request, device_id=device_id, now=now)
-        if session is not None:
-            # The rotation wrote last_used_at: this process skips the next minute's write.
-            # Not the shared mark (a round trip per refresh); another worker may write it
-            # once more.
-            session_state.due_once_a_while(_touch_key(session.pk), _TOUCH_INTERVAL)
-            return session, issue_pair(session, session.user, now=now)
-    return _refresh_refused(token, request=request, device_id=device_id, now=now)
+    session = _rotate(token, request=request, device_id=device_id, now=now)
+    if session is None:
+        return _refresh_refused(token, request=request, device_id=device_id, now=now)
+    try:
+        pair = issue_pair(session, session.user, now=now)
+    except BaseException:
+        _undo_rotation(session, token)
+        raise
+    # The rotation wrote last_used_at: this process skips the next minute's write. Not the
+    # shared mark (a round trip per refresh); another worker may write it once more.
+    session_state.due_once_a_while(_touch_key(session.pk), _TOUCH_INTERVAL)
+    return session, pair
+
+
+def _undo_rotation(session, token):
+    """Issuing the pair failed after the rotation committed: make `token` the current
+    refresh token again (and its expiry the session's), so that the app's retry works
+    instead of being taken for a reuse. Only while the jti nobody received is current."""
+    try:
+        DeviceSession.objects.filter(pk=session.pk, refresh_jti=session.refresh_jti).update(
+            refresh_jti=token.jti,
+            refresh_expires_at=datetime.fromtimestamp(token["exp"], tz=UTC),
+        )
+    except Exception:
+        # The caller re-raises what failed first; the app's retry will be refused as a
+        # reuse and sign the device out: the safe side.
+        logger.exception("Could not undo the rotation of device session %s", session.pk)
 
 
 def _rotate(token, *, request, device_id, now):
@@ -327,9 +346,7 @@ def _rotate(token, *, request, device_id, now):
         prep("refresh_jti", token.jti),
         prep("refresh_expires_at", now),
     ]
-    with db.cursor() as cursor:
-        cursor.execute(_rotation_sql(db.vendor), params)
-        row = cursor.fetchone()
+    row = fetch_one(db, _rotation_sql(db.vendor), params)
     if row is None:
         return None
     # A plain cursor, not RawQuerySet: its per-call bookkeeping cost more than the query.

@@ -1,8 +1,10 @@
 """The kit's JWTs: an access/refresh pair bound to one device session.
 
-Every token is built and read through these classes, so the signing backend (keys, `kid`,
-algorithms) can be swapped in one place by overriding `get_token_backend`. Lifetimes are
-read from settings when a token is issued, not when this module is imported.
+These classes write every token's claims (`claims_for`) and read every token; one backend,
+`accounts.jwt_backend.get_token_backend()`, signs and verifies them all (keys, `kid`,
+algorithms). Issuing builds only the claims dict and signs it: simplejwt's token object
+cost more to build than the signature. Lifetimes are read from settings when a token is
+issued, not when this module is imported.
 """
 
 import copy
@@ -70,21 +72,27 @@ class DeviceAccessToken(_DeviceSessionTokenMixin, AccessToken):
     ACCOUNTS["TOKEN_CLAIMS"] (accounts.claims; they cannot replace the kit's own)."""
 
     @classmethod
-    def for_session(cls, session, user, *, now, expires_at):
-        token = cls()
-        token.payload.update(extra_claims(user))
-        token.set_iat(at_time=now)
-        token["exp"] = datetime_to_epoch(expires_at)
-        token["sub"] = str(user.pk)
-        token[SESSION_CLAIM] = str(session.pk)
-        token["username"] = user.get_username()
-        token["is_staff"] = bool(user.is_staff)
-        token["is_superuser"] = bool(user.is_superuser)
-        token[RIGHTS_VERSION_CLAIM] = user.rights_version
+    def claims_for(cls, session, user, *, now, expires_at):
+        """The claims of a new access token (a dict: issuing builds no token object)."""
+        claims = dict(extra_claims(user))
+        claims.update(
+            {
+                api_settings.TOKEN_TYPE_CLAIM: cls.token_type,
+                "exp": datetime_to_epoch(expires_at),
+                "iat": datetime_to_epoch(now),
+                api_settings.JTI_CLAIM: new_jti(),
+                "sub": str(user.pk),
+                SESSION_CLAIM: str(session.pk),
+                "username": user.get_username(),
+                "is_staff": bool(user.is_staff),
+                "is_superuser": bool(user.is_superuser),
+                RIGHTS_VERSION_CLAIM: user.rights_version,
+            }
+        )
         ip_hash = client_ip_hash(session.ip_address)
         if ip_hash:
-            token[CLIENT_IP_CLAIM] = ip_hash
-        return token
+            claims[CLIENT_IP_CLAIM] = ip_hash
+        return claims
 
 
 class DeviceRefreshToken(_DeviceSessionTokenMixin, Token):
@@ -97,14 +105,16 @@ class DeviceRefreshToken(_DeviceSessionTokenMixin, Token):
     lifetime = api_settings.REFRESH_TOKEN_LIFETIME
 
     @classmethod
-    def for_session(cls, session, *, now):
-        token = cls()
-        token.set_iat(at_time=now)
-        token["exp"] = datetime_to_epoch(session.refresh_expires_at)
-        token["jti"] = session.refresh_jti
-        token["sub"] = str(session.user_id)
-        token[SESSION_CLAIM] = str(session.pk)
-        return token
+    def claims_for(cls, session, *, now):
+        """The claims of a new refresh token: `session.refresh_jti` is the one it expects."""
+        return {
+            api_settings.TOKEN_TYPE_CLAIM: cls.token_type,
+            "exp": datetime_to_epoch(session.refresh_expires_at),
+            "iat": datetime_to_epoch(now),
+            api_settings.JTI_CLAIM: session.refresh_jti,
+            "sub": str(session.user_id),
+            SESSION_CLAIM: str(session.pk),
+        }
 
 
 @dataclass(frozen=True)
@@ -148,11 +158,12 @@ def issue_pair(session, user, *, now=None):
     """
     now = now or timezone.now()
     access_expires_at = min(now + access_lifetime(), session.refresh_expires_at)
-    access = DeviceAccessToken.for_session(session, user, now=now, expires_at=access_expires_at)
-    refresh = DeviceRefreshToken.for_session(session, now=now)
+    backend = get_token_backend()
+    access = DeviceAccessToken.claims_for(session, user, now=now, expires_at=access_expires_at)
+    refresh = DeviceRefreshToken.claims_for(session, now=now)
     return TokenPair(
-        access=str(access),
-        refresh=str(refresh),
+        access=backend.encode(access),
+        refresh=backend.encode(refresh),
         access_expires_in=_seconds_until(access_expires_at, now),
         refresh_expires_in=_seconds_until(session.refresh_expires_at, now),
     )

@@ -123,12 +123,20 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 # first query of each request; a pooled one with a round trip only when it has been idle or
 # the server has spoken (config/postgresql/base.py).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
-# PostgreSQL: psycopg's connection pool per process (DATABASE_POOL, on by default) instead
-# of a persistent connection with its per-request health check (README "Performance").
-if env.bool("DATABASE_POOL", default=True) and "postgresql" in DATABASES["default"]["ENGINE"]:
+if "postgresql" in DATABASES["default"]["ENGINE"]:
+    # Django's backend with the kit's pool check and prepared cursor (config/postgresql/).
     DATABASES["default"]["ENGINE"] = "config.postgresql"
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 4}
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    # psycopg's connection pool per process (on by default) instead of a persistent
+    # connection with its per-request health check (README "Performance").
+    if env.bool("DATABASE_POOL", default=True):
+        _options["pool"] = {"min_size": 1, "max_size": 4}
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # The kit's hot statements (a refresh's rotation, session and key reads) are prepared
+    # on each connection at first use, so PostgreSQL parses and plans them once. Turn off
+    # behind PgBouncer < 1.21 in transaction mode. The ORM's queries are never prepared.
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        _options["prepare_threshold"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock when a transaction starts, so two writers queue
     # instead of one failing with "database is locked" half-way through.

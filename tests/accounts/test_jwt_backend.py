@@ -71,6 +71,27 @@ def test_round_trip_for_every_algorithm(jwt_config, pem_keys, algorithm):
     assert backend.decode(token) == payload
 
 
+@pytest.mark.parametrize("algorithm", ALL_ALGORITHMS)
+def test_a_token_verifies_with_plain_pyjwt_and_is_its_own_encoding(jwt_config, pem_keys, algorithm):
+    """The backend signs with a key prepared once, not through `jwt.encode`: the token is
+    still what `jwt.encode` writes (byte for byte where the algorithm is deterministic;
+    ECDSA signatures are random) and verifies with PyJWT alone."""
+    backend = jwt_config(algorithm, JWT_KEY_ID="k1", **keys_for(algorithm, pem_keys))
+    payload = claims(token_type="access", sid="abc", username="ana")
+
+    token = backend.encode(payload)
+
+    verifying = HS_SECRET if algorithm.startswith("HS") else pem_keys[algorithm]["current"][1]
+    assert jwt.decode(token, verifying, algorithms=[algorithm]) == payload
+    written = jwt.encode(
+        payload, backend.config.signing_key, algorithm=algorithm, headers={"kid": "k1"}
+    )
+    if algorithm.startswith("ES"):
+        assert token.rsplit(".", 1)[0] == written.rsplit(".", 1)[0]
+    else:
+        assert token == written
+
+
 def test_without_key_id_no_kid_is_written_and_the_current_key_verifies(jwt_config):
     backend = jwt_config("HS256", JWT_SIGNING_KEY=HS_SECRET)
     token = backend.encode(claims())

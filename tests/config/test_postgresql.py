@@ -1,4 +1,5 @@
-"""config/postgresql: the pool's health check, against a real PostgreSQL server."""
+"""config/postgresql: the pool's health check and the prepared cursor, against a real
+PostgreSQL server."""
 
 import select
 import types
@@ -7,6 +8,7 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.test.utils import CaptureQueriesContext
 from psycopg_pool import ConnectionPool
 
 from config.postgresql import base as database
@@ -114,3 +116,25 @@ def test_the_kits_pool_uses_this_check():
     default.ensure_connection()
     assert isinstance(default, database.DatabaseWrapper)
     assert default.pool._check is database.check_pooled_connection
+
+
+@pytest.mark.django_db
+def test_a_refresh_runs_its_rotation_as_a_prepared_statement(sign_in, refresh):
+    """The kit's hand-written rotation is prepared once on the connection and executed
+    from there (PostgreSQL parses and plans it once); the ORM's queries of the sign-in are
+    not prepared, and the query log still shows the rotation's SQL."""
+    tokens = sign_in().json()
+    with CaptureQueriesContext(connections["default"]) as queries:
+        for _ in range(2):
+            response = refresh(tokens["refresh"])
+            assert response.status_code == 200
+            tokens = response.json()
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+        prepared = cursor.fetchall()
+    assert len(prepared) == 1
+    statement, executions = prepared[0]
+    assert statement.startswith('UPDATE "accounts_devicesession" SET')
+    assert executions == 2
+    logged = [query["sql"] for query in queries.captured_queries]
+    assert [sql.split()[0] for sql in logged] == ["UPDATE", "UPDATE"]
