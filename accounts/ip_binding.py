@@ -30,10 +30,11 @@ def client_ip_hash(address):
     return salted_hmac("accounts.ip_binding", address, algorithm="sha256").hexdigest()[:32]
 
 
-def address_matches(token, address):
-    """True when JWT_BIND_IP is off, or the token was issued to this address."""
+def address_matches(token, request):
+    """True when JWT_BIND_IP is off, or the token was issued to the request's address."""
     if not settings.JWT_BIND_IP:
         return True
+    address = getattr(request, "client_ip", None)
     claimed, actual = token.get(CLIENT_IP_CLAIM), client_ip_hash(address)
     return (
         isinstance(claimed, str) and actual is not None and constant_time_compare(claimed, actual)

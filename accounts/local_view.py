@@ -45,6 +45,7 @@ while the cache awaits its repair (accounts.session_state.view_get).
 
 import atexit
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -54,6 +55,8 @@ import uuid
 
 import redis
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from redis.backoff import NoBackoff
 from redis.connection import parse_url
 from redis.retry import Retry
@@ -103,15 +106,33 @@ class _Process:
 _process = _Process()
 
 
+def _forget_parent_view():
+    """In a forked child: the parent's view, lease and subscriber are not this process's
+    (its subscriber thread did not survive the fork)."""
+    global _process
+    _process = _Process()
+
+
+os.register_at_fork(after_in_child=_forget_parent_view)
+
+
 def _cache_config():
     return settings.CACHES["default"]
 
 
+@functools.cache
 def enabled():
+    """ACCOUNTS["LOCAL_VIEW"] with the kit's Redis cache (read once: asked every request)."""
     config = _cache_config()
     return settings.ACCOUNTS.get("LOCAL_VIEW", False) and config["BACKEND"].endswith(
         "redis_cache.RedisCache"
     )
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting, **kwargs):
+    if setting in ("ACCOUNTS", "CACHES"):
+        enabled.cache_clear()
 
 
 def _names():
@@ -161,8 +182,16 @@ def _current():
 
 
 def trusted():
-    """True while this process's subscription is proven alive (its lease holds)."""
-    return enabled() and time.monotonic() < _current().trusted_until
+    """True while this process's subscription is proven alive (its lease holds).
+
+    The lease alone decides: a subscriber that stops, for whatever reason, ends it on
+    its way out, so the thread is only looked at (and restarted) once the lease is over,
+    not on every request; a forked child starts with a view of its own (at fork)."""
+    if not enabled():
+        return False
+    if time.monotonic() < _process.trusted_until:
+        return True
+    return time.monotonic() < _current().trusted_until
 
 
 def get(key):

@@ -37,12 +37,15 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db import connection, transaction
+from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts import local_view
 from accounts.models import AuthEvent, DeviceSession
 from accounts.rows import fetch_one
+from config import redis_cache
 
 logger = logging.getLogger(__name__)
 
@@ -69,9 +72,17 @@ class SessionState:
 REVOKED = SessionState(active=False, rights_version=0)
 
 
+@functools.cache
 def cache_is_shared():
-    """True when every worker and instance sees the same cache."""
+    """True when every worker and instance sees the same cache (read once: asked on every
+    request)."""
     return settings.CACHES["default"]["BACKEND"] not in _PER_PROCESS_BACKENDS
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting, **kwargs):
+    if setting == "CACHES":
+        cache_is_shared.cache_clear()
 
 
 def _key(session_id):
@@ -110,8 +121,6 @@ def due_once_a_while(name, interval):
 
 
 def _connections_made():
-    from config import redis_cache
-
     return redis_cache.connections_made
 
 

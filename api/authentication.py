@@ -113,7 +113,7 @@ def authenticate_access_token(request, raw):
         token = decode_access(raw)
     except TokenError as exc:
         raise sessions.token_invalid() from exc
-    if not address_matches(token, getattr(request, "client_ip", None)):
+    if not address_matches(token, request):
         raise sessions.token_invalid()
     sessions.check_access(token)
     return ClaimsUser(token), token
