@@ -16,6 +16,7 @@ trusted again (accounts.session_state.repair_cache). A per-process cache
 used for keys at all: one SELECT per request, and revocation is still immediate.
 """
 
+import functools
 import hashlib
 import hmac
 import re
@@ -70,9 +71,15 @@ class InvalidApiKeyError(Exception):
 
 def hash_api_key(raw_key):
     """HMAC-SHA256 of the full key, keyed with API_KEY_HASH_SECRET (hex)."""
-    return hmac.new(
-        settings.API_KEY_HASH_SECRET.encode(), raw_key.encode(), hashlib.sha256
-    ).hexdigest()
+    mac = _keyed_hmac(settings.API_KEY_HASH_SECRET).copy()
+    mac.update(raw_key.encode())
+    return mac.hexdigest()
+
+
+@functools.lru_cache(maxsize=2)
+def _keyed_hmac(secret):
+    """The HMAC state after the key (a copy of it skips keying it again on every request)."""
+    return hmac.new(secret.encode(), digestmod=hashlib.sha256)
 
 
 def create_api_key(*, name, scopes, owner=None, expires_at=None, actor=""):

@@ -4,13 +4,16 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from api import urls as api_urls
 from api.views.health import healthz
 
+# The API's routes first and spliced in, not include()d under "": Django tries the
+# patterns in order, and every include level adds to each request's resolving.
 urlpatterns = [
+    *api_urls.urlpatterns,
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
-    path("", include("api.urls")),
 ]
 
 if settings.KIT_BENCH_ROUTES:  # the stock reference routes of `make bench` only
