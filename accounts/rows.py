@@ -27,21 +27,24 @@ def fetch_one(db, sql, params):
 
 
 def convert_row(db, fields, row):
-    """`row` (raw values of `fields`, in order) as the ORM would return them."""
-    compiler, converters = _converters(db, tuple(fields))
+    """`row` (raw values of `fields`, in order) as the ORM would return them. `fields` is
+    a sequence the caller keeps (its converters are remembered by its identity)."""
+    compiler, converters = _converters(db, fields)
     return next(compiler.apply_converters([row], converters)) if converters else row
 
 
 def _converters(db, fields):
     """(compiler, converters) of `fields` on connection `db`, built once per connection:
     building them took longer than a refresh's whole UPDATE on PostgreSQL, where there are
-    none. Kept on the connection's wrapper (one per thread), as they are bound to it."""
+    none. Kept on the connection's wrapper (one per thread), as they are bound to it; by
+    the identity of `fields` (hashing a tuple of fields costs a call per field)."""
     built = db.__dict__.setdefault("_kit_row_converters", {})
-    if fields not in built:
+    entry = built.get(id(fields))
+    if entry is None or entry[0] is not fields:
         compiler = db.ops.compiler("SQLCompiler")(Query(fields[0].model), db, None)
         columns = [field.get_col(field.model._meta.db_table) for field in fields]
-        built[fields] = compiler, compiler.get_converters(columns)
-    return built[fields]
+        entry = built[id(fields)] = (fields, compiler, compiler.get_converters(columns))
+    return entry[1:]
 
 
 @functools.cache

@@ -45,6 +45,8 @@ _TOUCH_INTERVAL = 60  # seconds between last_used_at writes by access-token requ
 _MAX_NAME = DeviceSession._meta.get_field("name").max_length
 _MAX_USER_AGENT = DeviceSession._meta.get_field("user_agent").max_length
 
+_DURATION = DurationField()  # prepares the session cap for the rotation's SQL
+
 logger = logging.getLogger(__name__)
 
 
@@ -339,7 +341,7 @@ def _rotate(token, *, request, device_id, now):
         prep("last_used_at", now),
         prep("ip_address", _client_ip(request)),
         prep("refresh_expires_at", now + refresh_lifetime()),
-        DurationField().get_db_prep_value(_session_max_age(), db),
+        _DURATION.get_db_prep_value(_session_max_age(), db),
         prep("id", token.session_id),
         prep("user", token["sub"]),
         prep("device_id", device_id),
@@ -350,16 +352,24 @@ def _rotate(token, *, request, device_id, now):
     if row is None:
         return None
     # A plain cursor, not RawQuerySet: its per-call bookkeeping cost more than the query.
-    session_fields, user_fields = DeviceSession._meta.concrete_fields, _claims_fields()
-    row = convert_row(db, [*session_fields, *user_fields], row)
-    split = len(session_fields)
+    row = convert_row(db, _returned_fields(), row)
+    split = len(DeviceSession._meta.concrete_fields)
     session = DeviceSession.from_db(db.alias, None, row[:split])
     # The claims' columns of the user came back with the row; any other field of this user
     # loads on first use, as after `.only()`.
-    session.user = get_user_model().from_db(
-        db.alias, [field.attname for field in user_fields], row[split:]
-    )
+    session.user = get_user_model().from_db(db.alias, _claims_attnames(), row[split:])
     return session
+
+
+@functools.cache
+def _returned_fields():
+    """The fields of the rotation's RETURNING: the session's, then the user's claims'."""
+    return (*DeviceSession._meta.concrete_fields, *_claims_fields())
+
+
+@functools.cache
+def _claims_attnames():
+    return [field.attname for field in _claims_fields()]
 
 
 @functools.cache
