@@ -400,32 +400,45 @@ def _rotation_sql(vendor):
         raise NotSupportedError(f"Refresh supports PostgreSQL and SQLite, not {vendor}.")
     quote = connection.ops.quote_name
     table = quote(DeviceSession._meta.db_table)
-    column = {f.name: quote(f.column) for f in DeviceSession._meta.concrete_fields}
+    column = {f.name: f"{table}.{quote(f.column)}" for f in DeviceSession._meta.concrete_fields}
     users = get_user_model()._meta
+    user_table, user_pk = quote(users.db_table), quote(users.pk.column)
+    is_active = quote(users.get_field("is_active").column)
     capped = _CAPPED_EXPIRY[vendor].format(created_at=column["created_at"])
-    # The session's columns in field order, then the user's claims columns, each a scalar
-    # subquery: SQLite's RETURNING cannot name another table, and one statement saves the
-    # round trip of reading the user.
-    returned = ", ".join(
-        [f"{table}.{column[field.name]}" for field in DeviceSession._meta.concrete_fields]
-        + [
-            f"(SELECT {quote(field.column)} FROM {quote(users.db_table)} "  # noqa: S608
-            f"WHERE {quote(users.pk.column)} = {table}.{column['user']})"
+    session_columns = [column[field.name] for field in DeviceSession._meta.concrete_fields]
+    if vendor == "postgresql":
+        # The user's row joined in: its claims columns returned, its is_active checked.
+        joined = f"FROM {user_table} u "
+        user_is_active = f"u.{user_pk} = {column['user']} AND u.{is_active}"
+        user_columns = [f"u.{quote(field.column)}" for field in _claims_fields()]
+    else:
+        # SQLite's RETURNING cannot name another table: scalar subqueries.
+        joined = ""
+        user_is_active = (
+            f"{column['user']} IN (SELECT {user_pk} FROM {user_table} WHERE {is_active})"  # noqa: S608
+        )
+        user_columns = [
+            f"(SELECT {quote(field.column)} FROM {user_table} "  # noqa: S608
+            f"WHERE {user_pk} = {column['user']})"
             for field in _claims_fields()
         ]
-    )
-    # Identifiers come from the models' metadata; every value is a parameter.
+
+    def target(name):  # a SET target is the bare column
+        return quote(DeviceSession._meta.get_field(name).column)
+
+    # The session's columns in field order, then the user's claims columns: one statement
+    # saves the round trip of reading the user. Identifiers come from the models'
+    # metadata; every value is a parameter.
     return (
         f"UPDATE {table} SET "  # noqa: S608
-        f"{column['refresh_jti']} = %s, {column['previous_refresh_jti']} = %s, "
-        f"{column['rotated_at']} = %s, {column['last_used_at']} = %s, "
-        f"{column['ip_address']} = %s, {column['refresh_expires_at']} = {capped} "
+        f"{target('refresh_jti')} = %s, {target('previous_refresh_jti')} = %s, "
+        f"{target('rotated_at')} = %s, {target('last_used_at')} = %s, "
+        f"{target('ip_address')} = %s, {target('refresh_expires_at')} = {capped} "
+        f"{joined}"
         f"WHERE {column['id']} = %s AND {column['user']} = %s AND {column['device_id']} = %s "
         f"AND {column['refresh_jti']} = %s AND {column['revoked_at']} IS NULL "
-        f"AND {column['refresh_expires_at']} > %s "
-        f"AND {column['user']} IN (SELECT {quote(users.pk.column)} "
-        f"FROM {quote(users.db_table)} WHERE {quote(users.get_field('is_active').column)}) "
-        f"RETURNING {returned}"
+        f"AND {column['refresh_expires_at']} > %s AND {user_is_active} "
+        f"RETURNING {', '.join(session_columns + user_columns)}"
     )
 
 
