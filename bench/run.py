@@ -290,6 +290,8 @@ class Credentials:
         wrong = {**right, "password": self.password + "-wrong"}
         # With the local-memory cache every worker counts its own failures: go on until
         # several answers in a row are 429, so whichever worker wrk reaches is locked.
+        # One wrong password per worker after each answer that is not 429: should the
+        # workers take the connections in turns, one alone would always reach the same.
         attempts, in_a_row = (LOGIN_FAILURE_LIMIT + 2) * WORKERS * 2, 0
         for _ in range(attempts):
             status, _ = self._post("/api/v1/auth/token/", right, headers)
@@ -297,7 +299,8 @@ class Credentials:
             if in_a_row >= 2 * WORKERS:
                 return Load(headers=headers)
             if status != 429:
-                self._post("/api/v1/auth/token/", wrong, headers)
+                for _ in range(WORKERS):
+                    self._post("/api/v1/auth/token/", wrong, headers)
         raise EndpointBrokenError(f"no steady 429 after {attempts} sign-in attempts")
 
 
