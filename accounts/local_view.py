@@ -93,7 +93,6 @@ class _Process:
     """The view of this process (replaced after a fork)."""
 
     def __init__(self):
-        self.pid = os.getpid()
         self.member = uuid.uuid4().hex
         self.entries = {}
         self.messages = 0  # invalidations applied (and (re)subscriptions)
@@ -104,13 +103,16 @@ class _Process:
 
 
 _process = _Process()
+_publisher_client = {}  # LOCATION -> this process's client for revocations (_publisher)
 
 
 def _forget_parent_view():
-    """In a forked child: the parent's view, lease and subscriber are not this process's
-    (its subscriber thread did not survive the fork)."""
+    """In a forked child: the parent's view, lease, subscriber (its thread did not survive
+    the fork) and Redis connection are not this process's. The one place a fork is
+    noticed."""
     global _process
     _process = _Process()
+    _publisher_client.clear()
 
 
 os.register_at_fork(after_in_child=_forget_parent_view)
@@ -164,10 +166,7 @@ def _client(name=None):
 
 
 def _current():
-    """This process's view; a fresh one (and thread) after a fork."""
-    global _process
-    if _process.pid != os.getpid():
-        _process = _Process()
+    """This process's view, its subscriber thread (re)started if it is not running."""
     process = _process
     thread = process.thread
     if thread is None or not thread.is_alive():
@@ -212,7 +211,7 @@ def messages_seen():
 def store(key, value, seen):
     """Keep `value` unless an invalidation arrived since `messages_seen()` returned `seen`."""
     process = _process
-    if seen is None or process.pid != os.getpid() or process.messages != seen:
+    if seen is None or process.messages != seen:
         return
     if len(process.entries) >= _ENTRY_LIMIT:
         process.entries.clear()
@@ -316,7 +315,7 @@ def stop():
     if process.thread is not None and process.thread is not threading.current_thread():
         process.thread.join(timeout=5)
     process.trusted_until = 0.0
-    if process.pid == os.getpid() and process.thread is not None and enabled():
+    if process.thread is not None and enabled():
         with contextlib.suppress(redis.RedisError):  # else its lease ends on its own
             _publisher().zrem(_names()["members"], process.member)
 
@@ -369,12 +368,9 @@ def invalidate(keys=None):
             time.sleep(remaining)  # bounded: no lease outlives it
 
 
-_publisher_client = {}
-
-
 def _publisher():
     """A client of this process for revocations (not the cache's: not counted per request)."""
-    owner = (os.getpid(), _cache_config()["LOCATION"])
+    owner = _cache_config()["LOCATION"]
     client = _publisher_client.get(owner)
     if client is None:
         _publisher_client.clear()

@@ -181,6 +181,9 @@ def _decode(token_class, raw):
         raise TokenError("Token is invalid") from exc
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 @functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)
 def _verified_access(backend, raw):
     """(token, its claims) of a verified access token, kept by the backend (the key set:
@@ -192,9 +195,6 @@ def _verified_access(backend, raw):
     if not all(isinstance(value, _SCALARS) for value in claims.values()):
         claims = json.dumps(claims)
     return token, claims
-
-
-_SCALARS = (str, int, float, bool, type(None))
 
 
 def decode_access(raw):
