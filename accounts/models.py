@@ -40,7 +40,14 @@ class User(AbstractUser):
                 condition=~models.Q(email=""),
                 name="accounts_user_email_ci_unique",
                 violation_error_message="A user with that e-mail address already exists.",
-            )
+            ),
+            # People type names in any case: two accounts whose usernames differ only in
+            # case would be confusable, and a race of two sign-ups could create them.
+            models.UniqueConstraint(
+                Lower("username"),
+                name="accounts_user_username_ci_unique",
+                violation_error_message="A user with that username already exists.",
+            ),
         ]
 
     # Counters that only move through F() updates (accounts.sessions, accounts.rights).
