@@ -4,7 +4,7 @@ Every access token carries `cip`, a keyed hash of the address (an HMAC with SECR
 the IPv4 space is small enough to reverse a plain hash, so the token never reveals the
 address). With JWT_BIND_IP on, a request from another address, or a token without the
 claim, is refused as `token_invalid`; the app refreshes (the refresh token is not bound)
-and gets a token for its new address. Off by default: see README, "Browser apps".
+and gets a token for its new address. Off by default: see docs/browser-apps.md.
 """
 
 import ipaddress

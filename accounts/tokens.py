@@ -31,7 +31,7 @@ from accounts.jwt_backend import KitTokenBackendMixin, get_token_backend
 
 SESSION_CLAIM = "sid"
 RIGHTS_VERSION_CLAIM = "rv"
-# Verified access tokens remembered per process (~12 MB at most; README "Performance").
+# Verified access tokens remembered per process (~12 MB at most; docs/performance.md).
 VERIFIED_TOKENS_KEPT = 4096
 
 

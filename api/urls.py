@@ -8,7 +8,7 @@ from api.views.jwks import JWKSView
 
 # The busiest first, the many auth routes grouped under one prefix: Django tries a URL's
 # patterns one by one, so a service call skips every auth route at once, and each include
-# level costs a little more to resolve (README "Performance").
+# level costs a little more to resolve (docs/performance.md).
 auth_patterns = [
     # Device sessions and tokens (mobile apps: Bearer)
     path("token/", auth.TokenObtainView.as_view(), name="token-obtain"),

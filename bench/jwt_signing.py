@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/jwt_signing.py
 
-Keys are made in memory; nothing is written. Figures go in README.md, "Signing keys".
+Keys are made in memory; nothing is written. Figures go in docs/signing-keys.md.
 """
 
 import base64

@@ -1,4 +1,4 @@
-"""Print the README table of a results file: `python bench/table.py bench/results.json`."""
+"""Print the tables of docs/performance.md: `python bench/table.py bench/results.json`."""
 
 import json
 import sys

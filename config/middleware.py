@@ -1,4 +1,4 @@
-"""A lean path for API requests that carry no cookie (README "Performance").
+"""A lean path for API requests that carry no cookie (docs/performance.md).
 
 Such a request (a mobile app, an SPA with a Bearer token, a service with an API key) has
 no browser session, no flash messages and no signed-in Django user to load: Django's

@@ -1,4 +1,4 @@
-"""The site's routes plus async Django views written the way the README shows, so
+"""The site's routes plus async Django views written the way docs/python-api.md shows, so
 accounts.auth's async twins are tested under the ASGI handler."""
 
 import json

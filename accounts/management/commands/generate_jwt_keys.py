@@ -55,7 +55,7 @@ class Command(BaseCommand):
         self.stderr.write(
             "Rotating? Keep the previous key verifying: "
             "JWT_OLD_VERIFYING_KEYS=<previous kid>=<previous public key file> "
-            "(README, 'Signing keys')."
+            "(docs/signing-keys.md)."
         )
 
 
