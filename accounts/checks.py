@@ -1,12 +1,11 @@
 """System checks run at start-up (runserver, migrate, check): the JWT keys load, and the
 database is one the kit supports."""
 
-from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
-from accounts.jwt_keys import HMAC_ALGORITHMS, load_key_config
+from accounts.jwt_keys import load_key_config
 
 
 @register(Tags.security)
@@ -16,14 +15,6 @@ def check_jwt_keys(app_configs=None, **kwargs):
         load_key_config()
     except ImproperlyConfigured as exc:
         return [Error(str(exc), id="accounts.E001")]
-    if settings.JWT_ALGORITHM not in HMAC_ALGORITHMS and not settings.JWT_KEY_ID:
-        return [
-            Warning(
-                "JWT_KEY_ID is not set: tokens carry no kid, so services reading "
-                "/.well-known/jwks.json cannot pick the key and rotation needs an extra step.",
-                id="accounts.W001",
-            )
-        ]
     return []
 
 

@@ -13,6 +13,13 @@ Key values (JWT_SIGNING_KEY, JWT_VERIFYING_KEY, each JWT_OLD_VERIFYING_KEYS entr
   the path of a PEM file (relative paths are taken from the project directory).
 JWT_OLD_VERIFYING_KEYS entries are `kid=value`; `=value` (empty kid) names the key of
 tokens issued without a `kid`.
+
+Key ids: RS*/ES* tokens always carry a `kid`, and every key in the JWKS has one, because
+JWKS clients (PyJWT's PyJWKClient, most gateways) pick the key by it. Without JWT_KEY_ID
+the `kid` is the key's RFC 7638 thumbprint, and each public key is also accepted under its
+thumbprint, so tokens signed before JWT_KEY_ID was set (or before a key became an old
+one) keep verifying. HS* secrets get no derived `kid`: nothing verifies them through a
+JWKS, and a token header would then carry a digest of the secret.
 """
 
 import base64
@@ -26,6 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from joserfc.jwk import ECKey, RSAKey
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 HMAC_ALGORITHMS = {"HS256": 32, "HS384": 48, "HS512": 64}  # minimum key bytes
@@ -58,8 +66,12 @@ class KeyConfig:
 
     def verifying_keys_by_kid(self):
         """kid -> key for every accepted kid; None maps to the key of kid-less tokens,
-        the current key unless an old entry names one."""
+        the current key unless an old entry names one. RS*/ES* keys are also found by
+        their thumbprint (the kid they were given while JWT_KEY_ID was unset)."""
         keys = {None: self.verifying_key}
+        if self.is_asymmetric:
+            for key in (self.verifying_key, *self.old_verifying_keys.values()):
+                keys[key_thumbprint(key)] = key
         if self.signing_kid:
             keys[self.signing_kid] = self.verifying_key
         keys.update(self.old_verifying_keys)
@@ -85,6 +97,7 @@ def load_key_config():
         current_verifying_key = signing_key
     else:
         signing_key, current_verifying_key = _asymmetric_key_pair(algorithm)
+        signing_kid = signing_kid or key_thumbprint(current_verifying_key)
 
     old_verifying_keys = {}
     for kid, value in _old_key_entries(settings.JWT_OLD_VERIFYING_KEYS):
@@ -113,6 +126,13 @@ def load_key_config():
         encryption_keys=encryption_keys,
         encryption_kid=encryption_kid,
     )
+
+
+def key_thumbprint(public_key):
+    """The RFC 7638 JWK thumbprint of an RSA or EC public key (base64url SHA-256 of its
+    canonical JWK): a `kid` that any party holding the key can compute."""
+    key_class = RSAKey if isinstance(public_key, rsa.RSAPublicKey) else ECKey
+    return key_class.import_key(public_key).thumbprint()
 
 
 def generate_key_pair(algorithm):
@@ -269,8 +289,6 @@ def _public_jwks(config):
         *config.old_verifying_keys.items(),
     ]:
         jwk = json.loads(to_jwk(key))
-        jwk.update({"use": "sig", "alg": config.algorithm})
-        if kid:
-            jwk["kid"] = kid
+        jwk.update({"use": "sig", "alg": config.algorithm, "kid": kid or key_thumbprint(key)})
         keys.append(jwk)
     return {"keys": keys}

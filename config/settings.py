@@ -318,7 +318,8 @@ JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="HS256")
 # HS*: the secret itself, at least 32/48/64 bytes; defaults to SECRET_KEY.
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="")
 JWT_VERIFYING_KEY = env.str("JWT_VERIFYING_KEY", default="")
-# The `kid` header of tokens signed with JWT_SIGNING_KEY (`make keys` prints one).
+# The `kid` header of tokens signed with JWT_SIGNING_KEY (`make keys` prints one); unset:
+# RS*/ES* tokens carry the key's RFC 7638 thumbprint, HS* tokens no kid.
 JWT_KEY_ID = env.str("JWT_KEY_ID", default="")
 # Other keys still accepted, picked by the token's kid: comma-separated `kid=key` entries
 # (key as above: PEM text or path; HS*: the old secret); `=key` for tokens without a kid.

@@ -12,7 +12,7 @@ import uuid
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from django.core.checks import Error, Warning
+from django.core.checks import Error
 from django.core.exceptions import ImproperlyConfigured
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -22,6 +22,7 @@ from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendE
 from accounts import jwt_backend
 from accounts.checks import check_jwt_keys
 from accounts.jwt_backend import LEEWAY_SECONDS, get_token_backend
+from accounts.jwt_keys import key_thumbprint
 from tests.conftest import make_pem_key_pair
 
 ALL_ALGORITHMS = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512"]
@@ -254,8 +255,10 @@ def test_token_without_kid_uses_the_current_key_only(jwt_config):
 
 
 def test_empty_kid_entry_names_the_key_of_tokens_issued_without_kid(jwt_config, pem_keys):
-    """Rotating away from a key that never had a kid: `=key` keeps its tokens valid."""
-    kidless_token = jwt_config("RS256", **keys_for("RS256", pem_keys, "old")).encode(claims())
+    """Rotating away from a key whose tokens had no kid (issued before kids were derived, or
+    by another issuer): `=key` keeps its tokens valid."""
+    kidless_token = jwt.encode(claims(), pem_keys["RS256"]["old"][0], algorithm="RS256")
+    assert "kid" not in header_of(kidless_token)
     backend = jwt_config(
         "RS256",
         JWT_KEY_ID="new",
@@ -264,6 +267,84 @@ def test_empty_kid_entry_names_the_key_of_tokens_issued_without_kid(jwt_config, 
     )
     assert backend.decode(kidless_token)["sub"] == "42"
     assert backend.decode(backend.encode(claims()))["sub"] == "42"
+
+
+# ---------------------------------------------------------------------------------------
+# Derived key ids (RFC 7638 thumbprints) when JWT_KEY_ID is unset
+# ---------------------------------------------------------------------------------------
+# RFC 7638 section 3.1: the example RSA key and its thumbprint.
+RFC7638_KEY = {
+    "kty": "RSA",
+    "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc"
+    "_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_"
+    "FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4"
+    "vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+    "e": "AQAB",
+    "alg": "RS256",
+    "kid": "2011-04-29",
+}
+RFC7638_THUMBPRINT = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+
+
+def test_thumbprint_of_the_rfc_7638_example_key():
+    public_key = jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(RFC7638_KEY))
+    assert key_thumbprint(public_key) == RFC7638_THUMBPRINT
+
+
+def test_thumbprint_of_an_ec_key_is_the_hash_of_its_canonical_jwk(pem_keys):
+    """RFC 7638 section 3.2 by hand: the required members only, sorted, no whitespace."""
+    public_key = serialization.load_pem_public_key(pem_keys["ES256"]["current"][1].encode())
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(public_key))
+    canonical = '{{"crv":"{crv}","kty":"EC","x":"{x}","y":"{y}"}}'.format(**jwk)
+    expected = base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest())
+    assert key_thumbprint(public_key) == expected.rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
+def test_without_key_id_tokens_carry_the_thumbprint_of_the_key(jwt_config, pem_keys, algorithm):
+    backend = jwt_config(algorithm, **keys_for(algorithm, pem_keys))
+    public_key = serialization.load_pem_public_key(pem_keys[algorithm]["current"][1].encode())
+
+    token = backend.encode(claims())
+
+    assert header_of(token) == {"alg": algorithm, "kid": key_thumbprint(public_key), "typ": "JWT"}
+    assert [key["kid"] for key in backend.config.jwks["keys"]] == [key_thumbprint(public_key)]
+    assert backend.decode(token)["sub"] == "42"
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
+def test_a_token_with_a_derived_kid_survives_naming_and_retiring_its_key(
+    jwt_config, pem_keys, algorithm
+):
+    """Setting JWT_KEY_ID later, or listing the key as an old one (with a kid or with
+    `=`), keeps its tokens valid: every key is also found by its thumbprint."""
+    token = jwt_config(algorithm, **keys_for(algorithm, pem_keys, "old")).encode(claims())
+    old_public = pem_keys[algorithm]["old"][1].replace("\n", "\\n")
+
+    for backend in (
+        jwt_config(algorithm, JWT_KEY_ID="named", **keys_for(algorithm, pem_keys, "old")),
+        jwt_config(
+            algorithm,
+            JWT_KEY_ID="2025",
+            JWT_OLD_VERIFYING_KEYS=[f"2024={old_public}"],
+            **keys_for(algorithm, pem_keys),
+        ),
+        jwt_config(
+            algorithm, JWT_OLD_VERIFYING_KEYS=[f"={old_public}"], **keys_for(algorithm, pem_keys)
+        ),
+    ):
+        assert backend.decode(token)["sub"] == "42"
+
+    retired = jwt_config(algorithm, **keys_for(algorithm, pem_keys))
+    with pytest.raises(TokenBackendError):
+        retired.decode(token)
+
+
+def test_hs_tokens_get_no_derived_kid_and_the_set_stays_empty(jwt_config):
+    """A thumbprint of a secret would put a digest of it in every token: no derived kid."""
+    backend = jwt_config("HS256", JWT_SIGNING_KEY=HS_SECRET)
+    assert "kid" not in header_of(backend.encode(claims()))
+    assert backend.config.jwks == {"keys": []}
 
 
 # ---------------------------------------------------------------------------------------
@@ -640,13 +721,12 @@ def test_verifying_key_that_does_not_match_the_signing_key_is_refused(jwt_config
         )
 
 
-def test_system_check_passes_and_warns_about_a_missing_kid(jwt_config, pem_keys):
+def test_system_check_passes_with_or_without_a_key_id(jwt_config, pem_keys):
+    """No warning without JWT_KEY_ID: RS*/ES* tokens then carry the key's thumbprint."""
     jwt_config("HS256", JWT_SIGNING_KEY=HS_SECRET)
     assert check_jwt_keys() == []
     jwt_config("ES256", **keys_for("ES256", pem_keys))
-    [warning] = check_jwt_keys()
-    assert isinstance(warning, Warning)
-    assert warning.id == "accounts.W001"
+    assert check_jwt_keys() == []
     jwt_config("ES256", JWT_KEY_ID="k", **keys_for("ES256", pem_keys))
     assert check_jwt_keys() == []
 
