@@ -1,5 +1,5 @@
 # The production image: gunicorn serving the kit, whitenoise serving its static files.
-# Build: docker build -t kit .   Run: see docker-compose.yml and README.md ("Deploy").
+# Build: docker build -t kit .   Run: see docker-compose.yml and docs/deploy.md.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -14,9 +14,10 @@ WORKDIR /app
 RUN groupadd --system --gid 10001 kit \
     && useradd --system --uid 10001 --gid 10001 --home-dir /app --no-create-home kit
 
-# Dependencies in their own layer: rebuilt only when requirements.txt changes.
+# Dependencies in their own layer: rebuilt only when requirements.txt changes. Every
+# package is pinned with its hashes (`make lock`); pip refuses anything else.
 COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+RUN pip install --no-cache-dir --require-hashes -r requirements.txt
 
 COPY --chown=10001:10001 . .
 

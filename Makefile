@@ -4,51 +4,61 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format migrate superuser keys clean bench bench-scale profile profile-load
+.PHONY: run test lint format migrate superuser keys clean bench bench-scale profile profile-load lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# One stamp per use, each installing its own hashed file (docs/dependencies.md); the test
+# and bench files hold the runtime too, at requirements.txt's pins.
 $(VENV)/.runtime: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
-	touch $@ $(VENV)/.runtime
+$(VENV)/.test: requirements.txt requirements-test.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements-test.txt
+	touch $@
+
+$(VENV)/.lint: requirements-lint.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements-lint.txt
+	touch $@
+
+$(VENV)/.bench: requirements.txt requirements-bench.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements-bench.txt
+	touch $@
 
 ## make run: install, migrate and serve on 127.0.0.1:$(PORT) in development mode (SQLite).
 run: $(VENV)/.runtime
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-## make test: install the dev requirements and run the whole suite.
-test: $(VENV)/.dev
+## make test: install the test requirements and run the whole suite.
+test: $(VENV)/.test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## make bench: gunicorn + wrk benchmark of every endpoint (README, "Performance").
-bench: $(VENV)/.dev
+## make bench: gunicorn + wrk benchmark of every endpoint (docs/performance.md).
+bench: $(VENV)/.bench
 	@command -v wrk >/dev/null || echo "wrk is missing: bench/run.py installs it with apt-get (or: sudo apt-get install -y wrk)"
 	$(BIN)/python bench/run.py
 
 ## make bench-scale: one vs two gunicorn instances on PostgreSQL + Redis (bench/scale.py).
-bench-scale: $(VENV)/.dev
+bench-scale: $(VENV)/.bench
 	$(BIN)/python bench/scale.py
 
 ## make profile PROFILE_PATH=/api/v1/me/ PROFILE_AUTH=kit: pyinstrument report in bench/out/.
-profile: $(VENV)/.dev
+profile: $(VENV)/.bench
 	$(BIN)/python bench/profile.py $${PROFILE_PATH:-/bench/noauth/} --auth $${PROFILE_AUTH:-none} --requests $${PROFILE_REQUESTS:-500}
 
 ## make profile-load ENDPOINTS=baseline,kit_claims: py-spy on loaded gunicorn workers.
-profile-load: $(VENV)/.dev
+profile-load: $(VENV)/.bench
 	$(BIN)/python bench/load_profile.py $${ENDPOINTS:-baseline,kit_claims,kit_ping} --seconds $${PROFILE_SECONDS:-8}
 
-lint: $(VENV)/.dev
+lint: $(VENV)/.lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: $(VENV)/.dev
+format: $(VENV)/.lint
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
@@ -62,6 +72,22 @@ superuser: $(VENV)/.runtime
 ALGORITHM ?= RS256
 keys: $(VENV)/.runtime
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py generate_jwt_keys --algorithm $(ALGORITHM) --out-dir keys
+
+## make lock: pin the whole tree, with hashes, from requirements*.in into requirements*.txt
+## (pip-tools in a venv of its own). Keeps every pin it can; LOCK_ARGS=--upgrade moves them.
+PIP_TOOLS := $(VENV)/piptools
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(PIP_TOOLS)/bin/pip-compile --quiet \
+	--generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+
+$(PIP_TOOLS)/bin/pip-compile:
+	$(PYTHON) -m venv $(PIP_TOOLS)
+	$(PIP_TOOLS)/bin/pip install --quiet pip-tools==7.7.0
+
+lock: $(PIP_TOOLS)/bin/pip-compile
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file requirements-test.txt requirements-test.in
+	$(PIP_COMPILE) --output-file requirements-lint.txt requirements-lint.in
+	$(PIP_COMPILE) --output-file requirements-bench.txt requirements-bench.in
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
+make --no-print-directory .venv/.lint  # hadolint comes with the lint requirements
 .venv/bin/hadolint Dockerfile
 echo "hadolint: Dockerfile clean"
 
@@ -24,7 +25,7 @@ git ls-files -z --cached --others --exclude-standard \
   | (cd "$ROOT" && xargs -0 cp --parents -t "$WORK/app" 2>/dev/null || true)
 
 python3.11 -m venv "$WORK/venv" 2>/dev/null || python3 -m venv "$WORK/venv"
-"$WORK/venv/bin/pip" install --quiet --no-cache-dir -r "$WORK/app/requirements.txt"
+"$WORK/venv/bin/pip" install --quiet --no-cache-dir --require-hashes -r "$WORK/app/requirements.txt"
 
 cd "$WORK/app"
 SECRET_KEY=build-only-not-a-secret DEBUG=false "$WORK/venv/bin/python" manage.py collectstatic --noinput >/dev/null
