@@ -81,15 +81,21 @@ def _django_request(request):
 # --- authenticate -----------------------------------------------------------------------
 
 
-def authenticate(request, username, password):
+def authenticate(request, username, password, *, device_trust_token=None):
     """The active user these credentials belong to, or AuthenticationError.
 
     Django's authenticate() with its backends, signals and the lockout (LockedOutError, a
     subclass, once the account or client is locked out), and the failed sign-in audited.
+    `device_trust_token` (or the request's `device_trust` cookie), when it is a valid
+    trust token of that account, exempts the sign-in from the account lock (never from
+    the password; accounts.device_trust).
     """
     try:
         return sessions.authenticate_credentials(
-            request=request, username=username, password=password
+            request=request,
+            username=username,
+            password=password,
+            device_trust_token=device_trust_token,
         )
     except TooManyAttempts as exc:
         raise LockedOutError(exc.retry_after, exc.detail) from None

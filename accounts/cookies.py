@@ -7,6 +7,9 @@
 - `refresh_token` and `device_id`: Path=/api/v1/auth/cookie/, sent only to the cookie
   routes. `device_id` lives long (400 days, browsers' cap) and is set once, so one
   browser is one device session: signing in again replaces it.
+- `device_trust`: Path=/, the device's trust token (accounts.device_trust), set by every
+  browser sign-in (HTML page and cookie route) and sent back by the next one, so the
+  account lockout does not lock this browser's owner out. It lives as long as the token.
 All HttpOnly (JavaScript never reads a token), SameSite=Lax, Secure unless DEBUG, with an
 explicit Max-Age (never browser-session cookies of unknown life).
 """
@@ -15,9 +18,12 @@ import uuid
 
 from django.conf import settings
 
+from accounts.device_trust import trust_token_max_age
+
 ACCESS_COOKIE = "access_token"
 REFRESH_COOKIE = "refresh_token"
 DEVICE_COOKIE = "device_id"
+TRUST_COOKIE = "device_trust"
 COOKIE_ROUTES_PATH = "/api/v1/auth/cookie/"
 DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600
 
@@ -42,6 +48,11 @@ def set_device_cookie(response, device_id):
     response.set_cookie(
         DEVICE_COOKIE, device_id, max_age=DEVICE_COOKIE_MAX_AGE, path=COOKIE_ROUTES_PATH, **_flags()
     )
+
+
+def set_trust_cookie(response, token):
+    """The `device_trust` cookie: the trust token of a sign-in that has just succeeded."""
+    response.set_cookie(TRUST_COOKIE, token, max_age=trust_token_max_age(), path="/", **_flags())
 
 
 def set_token_cookies(response, pair):

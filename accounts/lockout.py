@@ -1,16 +1,32 @@
 """Brute-force protection for every sign-in that goes through `django.contrib.auth.authenticate`.
 
-Failed sign-ins are counted in the cache twice: per account (the sign-in name as typed,
-stripped and case-folded, whether or not such a user exists) and per client address
-(`request.client_ip`, which believes X-Forwarded-For only from TRUSTED_PROXIES). Counting
-starts at the first failure and lasts one window of ACCOUNTS["LOCKOUT_SECONDS"]; when a
-counter reaches ACCOUNTS["LOGIN_FAILURE_LIMIT"] within it, that account or address is
-locked for ACCOUNTS["LOCKOUT_SECONDS"].
+A failed sign-in is counted in the cache under the keys of its attempt:
+- an untrusted client (no valid trust token of the account): the *account* and the
+  client *address* (`request.client_ip`, which believes X-Forwarded-For only from
+  TRUSTED_PROXIES);
+- a trusted device (it presented a valid trust token of that very account, see
+  accounts.device_trust): that *device* (the token) alone.
+The account key is the account, not the name as typed: the normalised username of the
+user the name resolves to (`get_by_natural_key`, the lookup authentication uses: username
+or e-mail, any case), so every way of typing it shares one counter. A name is also
+counted under its own normal form (`normalise_name`, which folds at least what the lookup
+folds, and more) when that differs, and a name that resolves to nobody only under it. So
+no variant of a name (case, Unicode look-alike, username or e-mail) gets a fresh counter
+against an account, and a name locks and answers the same whether or not it exists (what
+a probe can learn is only that a username and an address are one account, by locking it).
+
+Counting starts at the first failure and lasts one window of ACCOUNTS["LOCKOUT_SECONDS"];
+at the limit of its kind (ACCOUNTS["LOGIN_FAILURE_LIMIT"] for an account and a trusted
+device, the higher ACCOUNTS["ADDRESS_FAILURE_LIMIT"] for an address, so one person does
+not lock out everyone behind an office's or a carrier's address) that key is locked for
+ACCOUNTS["LOCKOUT_SECONDS"]. A trusted device is refused only by its own lock: the owner
+signs in while an attacker keeps the account locked, and a stolen token buys only its
+small budget. A token never skips the password.
 
 While locked, `LockoutModelBackend` (the AUTHENTICATION_BACKENDS entry) raises
-PermissionDenied, so `authenticate()` stops before the password hasher runs, and it records
-`request.lockout_retry_after` (seconds). An unknown name locks exactly like a real one, so
-the refusal reveals nothing about which accounts exist.
+PermissionDenied before the password hasher runs, and records
+`request.lockout_retry_after` (seconds). Known and unknown names cost the same: one
+indexed query, the same cache round trip, and a password hash (a dummy one for nobody).
 
 The counters live in the cache (atomic add/incr, one round trip each); only the start of a
 lockout writes a row (`Lockout`), so staff can list and clear lockouts in the admin without
@@ -23,8 +39,11 @@ import hashlib
 import logging
 import math
 import time
+import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
@@ -36,10 +55,19 @@ from django.db.models import Max, Q
 from django.dispatch import receiver
 from rest_framework import status
 
+from accounts.cookies import TRUST_COOKIE
+from accounts.device_trust import TrustToken, trust_token_read
+
 logger = logging.getLogger("accounts.lockout")
 
 ACCOUNT = "account"
 ADDRESS = "address"
+DEVICE = "device"
+_LIMIT_SETTINGS = {
+    ACCOUNT: "LOGIN_FAILURE_LIMIT",
+    DEVICE: "LOGIN_FAILURE_LIMIT",
+    ADDRESS: "ADDRESS_FAILURE_LIMIT",
+}
 
 
 def _now():
@@ -47,34 +75,80 @@ def _now():
     return time.time()
 
 
-def _limit():
-    return settings.ACCOUNTS["LOGIN_FAILURE_LIMIT"]
+def _limit(kind):
+    return settings.ACCOUNTS[_LIMIT_SETTINGS[kind]]
 
 
 def _lockout_seconds():
     return settings.ACCOUNTS["LOCKOUT_SECONDS"]
 
 
-def normalise_username(username):
-    """The account key of a sign-in name as typed: 'Alice ' and 'alice' share one counter."""
-    return str(username).strip().casefold()[:254]
+def normalise_name(name: str) -> str:
+    """One form for every spelling of a sign-in name that could reach the same account.
 
-
-def _keys_for(request, username):
-    """The (kind, value) pairs a sign-in attempt is counted under."""
-    keys = []
-    if username:
-        keys.append((ACCOUNT, normalise_username(username)))
-    address = _address_of(request)
-    if address:
-        keys.append((ADDRESS, address))
-    return keys
+    It folds at least what the lookup folds (LOWER/UPPER on PostgreSQL, Python's case
+    mapping), and more: compatibility forms (NFKC: full-width letters, ligatures, the
+    Kelvin sign), diacritics, and case by upper-then-casefold (the dotless i U+0131 and
+    the dotted I U+0130 become `i`, `ß` becomes `ss`). Folding more only makes look-alike
+    names share a counter.
+    """
+    decomposed = unicodedata.normalize("NFKD", str(name).strip())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFKC", bare.upper().casefold())[:254]
 
 
 def _address_of(request):
     if request is None:
         return None
     return getattr(request, "client_ip", None) or request.META.get("REMOTE_ADDR") or None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One sign-in: the name typed, the account it counts for, the keys it is checked
+    and counted under ((kind, value) pairs)."""
+
+    name: str
+    account: str
+    keys: tuple[tuple[str, str], ...]
+
+
+def _resolve(name):
+    """The user a sign-in name belongs to, or None: the lookup of authentication."""
+    model = get_user_model()
+    try:
+        return model._default_manager.get_by_natural_key(name)
+    except model.DoesNotExist:
+        return None
+
+
+def presented_trust_tokens(request, device_trust_token=None) -> list[TrustToken]:
+    """The trust tokens a sign-in presents whose signature and age hold: the one in its
+    body (passed in by the transport) and the `device_trust` cookie. Read before the user
+    is looked up, so a known and an unknown name cost the same."""
+    raw = [device_trust_token]
+    if request is not None:
+        raw.append(request.COOKIES.get(TRUST_COOKIE))
+    read = (trust_token_read(token=token) for token in raw if token)
+    return [token for token in read if token is not None]
+
+
+def sign_in_attempt(request, *, name, user, trust_tokens=()) -> Attempt:
+    """The attempt to sign in to `user` (None: nobody) by typing `name`."""
+    account = normalise_name(user.get_username() if user is not None else name)
+    trusted = next((t for t in trust_tokens if t.vouches_for(user)), None)
+    if trusted is not None:
+        return Attempt(name=name, account=account, keys=((DEVICE, trusted.device),))
+    keys = [(ACCOUNT, account)]
+    typed = normalise_name(name)
+    if typed != account:
+        # Typed otherwise than the username (the e-mail address): that name is counted
+        # too, so it answers as it would if it named nobody.
+        keys.append((ACCOUNT, typed))
+    address = _address_of(request)
+    if address:
+        keys.append((ADDRESS, address))
+    return Attempt(name=name, account=account, keys=tuple(keys))
 
 
 def _cache_key(part, kind, value):
@@ -96,17 +170,15 @@ def _retry_after(locked_until):
     return max(1, math.ceil(locked_until - _now()))
 
 
-def lockout_retry_after(request, username):
-    """Seconds until this sign-in may be tried again, or None when it is not locked."""
-    keys = _keys_for(request, username)
-    if not keys:
-        return None
+def attempt_retry_after(attempt: Attempt) -> int | None:
+    """Seconds until this attempt may be tried again, or None when none of its keys is
+    locked."""
     try:
-        locked = cache.get_many([_cache_key("until", kind, value) for kind, value in keys])
+        locked = cache.get_many([_cache_key("until", kind, value) for kind, value in attempt.keys])
         latest = max(locked.values(), default=None)
     except Exception:  # the cache is down: the database knows every lockout that started
         logger.warning("lockout: cache unreachable, checking lockouts in the database")
-        latest = _latest_lockout_in_database(keys)
+        latest = _latest_lockout_in_database(attempt.keys)
     if latest is None or latest <= _now():
         return None
     return _retry_after(latest)
@@ -122,10 +194,10 @@ def _latest_lockout_in_database(keys):
     return until.timestamp() if until else None
 
 
-def register_failure(request, username):
-    """Count one failed sign-in against the account and the address; lock past the limit."""
+def register_failure(request, attempt: Attempt) -> None:
+    """Count one failed sign-in under each key of the attempt; lock a key past its limit."""
     window = _lockout_seconds()
-    for kind, value in _keys_for(request, username):
+    for kind, value in attempt.keys:
         counter = _cache_key("failures", kind, value)
         try:
             # add() opens the window (TTL = window) for the first failure; incr() keeps it.
@@ -136,11 +208,11 @@ def register_failure(request, username):
         except Exception:
             logger.warning("lockout: cache unreachable, failed sign-in not counted")
             return
-        if failures >= _limit():
-            _lock(request, kind, value, failures)
+        if failures >= _limit(kind):
+            _lock(request, kind, value, failures, account=attempt.account)
 
 
-def _lock(request, kind, value, failures):
+def _lock(request, kind, value, failures, *, account):
     """Start a lockout once (cache.add wins for one of concurrent failures) and list it."""
     from accounts.audit import record_event
     from accounts.models import AuthEvent, Lockout
@@ -164,7 +236,7 @@ def _lock(request, kind, value, failures):
         record_event(
             AuthEvent.Kind.LOGIN_LOCKED_OUT,
             request=request,
-            username=value if kind == ACCOUNT else "",
+            username="" if kind == ADDRESS else account,
             lockout=kind,
             failures=failures,
             seconds=seconds,
@@ -172,7 +244,8 @@ def _lock(request, kind, value, failures):
 
 
 def clear_lockout(kind, value):
-    """End the lockout and forget the failures of one account or address (admin, tests)."""
+    """End the lockout and forget the failures of one account, address or trusted device
+    (admin, tests)."""
     from accounts.models import Lockout
 
     cache.delete_many([_cache_key(part, kind, value) for part in ("failures", "until")])
@@ -180,8 +253,10 @@ def clear_lockout(kind, value):
 
 
 def reset_account(username):
-    """Forget an account's failures and lockout, e.g. after a password reset by its owner."""
-    clear_lockout(ACCOUNT, normalise_username(username))
+    """Forget the failures and lockout of the account a sign-in name resolves to (or of
+    the name's normal form when it resolves to nobody)."""
+    user = _resolve(username)
+    clear_lockout(ACCOUNT, normalise_name(user.get_username() if user else username))
 
 
 class LockoutModelBackend(ModelBackend):
@@ -189,39 +264,73 @@ class LockoutModelBackend(ModelBackend):
     password hasher runs.
 
     The kit's one authentication backend (so `login(request, user)` needs no `backend=`
-    argument). Raising PermissionDenied makes `authenticate()` stop and send
-    `user_login_failed`, exactly as for a wrong password.
+    argument). It is ModelBackend's authenticate() with the lock check between the lookup
+    and the password check: the user is looked up once (the attempt's account), then the
+    real or the dummy hash runs as in Django. Raising PermissionDenied makes
+    `authenticate()` stop and send `user_login_failed`, as for a wrong password.
+    `device_trust_token` (a credential the transports pass from a body) and the
+    `device_trust` cookie may exempt the sign-in from the account lock, never from the
+    password.
     """
 
-    def authenticate(self, request, username=None, password=None, **kwargs):
-        if password is not None:
-            name = username or kwargs.get(get_user_model().USERNAME_FIELD)
-            retry_after = lockout_retry_after(request, name)
-            if retry_after is not None:
-                if request is not None:
-                    _mark_locked(request, retry_after)
-                raise PermissionDenied(lockout_message(retry_after))
-        return super().authenticate(request, username=username, password=password, **kwargs)
+    def authenticate(
+        self, request, username=None, password=None, device_trust_token=None, **kwargs
+    ):
+        model = get_user_model()
+        if username is None:
+            username = kwargs.get(model.USERNAME_FIELD)
+        if username is None or password is None:
+            return None
+        trust_tokens = presented_trust_tokens(request, device_trust_token)
+        user = _resolve(username)
+        attempt = sign_in_attempt(request, name=username, user=user, trust_tokens=trust_tokens)
+        retry_after = attempt_retry_after(attempt)
+        if retry_after is not None:
+            if request is not None:
+                _mark_locked(request, retry_after)
+            raise PermissionDenied(lockout_message(retry_after))
+        if request is not None:
+            _django_request(request).lockout_attempt = attempt
+        if user is None:
+            # Hash once anyway, as ModelBackend does, so an unknown name costs the same.
+            model().set_password(password)
+            return None
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None
+
+    async def aauthenticate(self, request, **credentials):
+        # Not ModelBackend's own async lookup, which would skip the lockout.
+        return await sync_to_async(self.authenticate)(request, **credentials)
+
+
+def _django_request(request):
+    # The Django request even when DRF's Request wraps it, so views, forms, signal
+    # receivers and LockoutMiddleware all see what is set on it.
+    return getattr(request, "_request", request)
 
 
 def _mark_locked(request, retry_after):
-    # On the Django request even when DRF's Request wraps it, so views, forms and
-    # LockoutMiddleware all see it.
-    getattr(request, "_request", request).lockout_retry_after = retry_after
+    _django_request(request).lockout_retry_after = retry_after
 
 
 def verify_password(request, user, raw_password):
     """`user.check_password` behind the lockout, for routes that re-check the password of a
     signed-in user (password change): False while locked (without hashing, and with
     `request.lockout_retry_after` set) or when wrong (counted as a failure)."""
-    name = user.get_username()
-    retry_after = lockout_retry_after(request, name)
+    attempt = sign_in_attempt(
+        request,
+        name=user.get_username(),
+        user=user,
+        trust_tokens=presented_trust_tokens(request),
+    )
+    retry_after = attempt_retry_after(attempt)
     if retry_after is not None:
         _mark_locked(request, retry_after)
         return False
     if user.check_password(raw_password):
         return True
-    register_failure(request, name)
+    register_failure(request, attempt)
     return False
 
 
@@ -229,17 +338,28 @@ def verify_password(request, user, raw_password):
 def _count_failure(sender, credentials, request=None, **kwargs):
     if request is not None and getattr(request, "lockout_retry_after", None) is not None:
         return  # refused because already locked: do not extend or restart the lockout
-    username = credentials.get("username") or credentials.get(get_user_model().USERNAME_FIELD)
-    register_failure(request, username)
+    name = credentials.get("username") or credentials.get(get_user_model().USERNAME_FIELD)
+    attempt = getattr(request, "lockout_attempt", None)
+    if attempt is None or attempt.name != name:
+        # Not seen by the backend (authenticate() without a request, another backend's
+        # credentials): the account and the address, as for an untrusted client.
+        if not name:
+            return
+        attempt = sign_in_attempt(request, name=name, user=_resolve(name))
+    register_failure(request, attempt)
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.lockout.reset_on_success")
 def _reset_on_success(sender, request, user, **kwargs):
-    """A successful sign-in clears its account's failure count (never the address's:
-    one valid account must not let an address keep guessing at others)."""
-    names = {user.get_username(), getattr(user, "email", "")} - {""}
+    """A successful sign-in clears the failure count of its account and of its trusted
+    device (never the address's: one valid account must not let an address keep guessing
+    at others). An account's running lock is not lifted: it ends on its own."""
+    counters = {_cache_key("failures", ACCOUNT, normalise_name(user.get_username()))}
+    attempt = getattr(request, "lockout_attempt", None)
+    if attempt is not None:
+        counters |= {_cache_key("failures", k, v) for k, v in attempt.keys if k != ADDRESS}
     try:
-        cache.delete_many([_cache_key("failures", ACCOUNT, normalise_username(n)) for n in names])
+        cache.delete_many(sorted(counters))
     except Exception:
         logger.warning("lockout: cache unreachable, failure count not reset")
 

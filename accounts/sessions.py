@@ -256,7 +256,7 @@ def _enforce_device_limit(active, *, request, user):
     )
 
 
-def authenticate_credentials(*, request, username, password):
+def authenticate_credentials(*, request, username, password, device_trust_token=None):
     """The active user these credentials belong to, for every API sign-in path.
 
     Django's authenticate() runs the backends (the lockout first: a locked client is
@@ -264,7 +264,10 @@ def authenticate_credentials(*, request, username, password):
     are one error, `invalid_credentials`; a lockout is 429 `too_many_attempts`.
     """
     django_request = getattr(request, "_request", request)
-    user = authenticate(django_request, username=username, password=password)
+    # The trust token goes to the backends only when there is one: a product's backend
+    # that takes no such argument is then still asked about plain credentials.
+    extra = {"device_trust_token": device_trust_token} if device_trust_token else {}
+    user = authenticate(django_request, username=username, password=password, **extra)
     if user is not None:
         return user
     retry_after = getattr(django_request, "lockout_retry_after", None)

@@ -15,7 +15,8 @@ from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from accounts import auth, sessions
+from accounts import auth, cookies, sessions
+from accounts.device_trust import trust_token_issue
 from accounts.forms import LockoutPasswordChangeForm, LoginForm, SignupForm, add_service_errors
 from accounts.models import DeviceSession
 from accounts.services.passwords import change_password, reset_password, send_password_reset
@@ -67,8 +68,12 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_valid(self, form):
-        auth.login(self.request, form.get_user(), backend=auth.SESSION)
-        return HttpResponseRedirect(self.get_success_url())
+        user = form.get_user()
+        auth.login(self.request, user, backend=auth.SESSION)
+        response = HttpResponseRedirect(self.get_success_url())
+        # The next sign-in from this browser is exempt from the account lockout.
+        cookies.set_trust_cookie(response, trust_token_issue(user=user))
+        return response
 
     def get_context_data(self, **kwargs):
         # Django puts the request's host name here; the pages show the product's name.

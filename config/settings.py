@@ -384,7 +384,7 @@ ACCOUNTS = {
     "DEFAULT_AUTH_BACKEND": env.str("ACCOUNTS_DEFAULT_AUTH_BACKEND", default="session"),
     # Dotted path of a function(user) -> dict of extra access-token claims.
     "TOKEN_CLAIMS": env.str("ACCOUNTS_TOKEN_CLAIMS", default="") or None,
-    # Failed sign-ins per account or client address before a lockout, and its length.
+    # Failed sign-ins per account (and per trusted device) before a lockout, and its length.
     "LOGIN_FAILURE_LIMIT": env.int("ACCOUNTS_LOGIN_FAILURE_LIMIT", default=5),
     "LOCKOUT_SECONDS": env.int("ACCOUNTS_LOCKOUT_SECONDS", default=900),
     # With a Redis cache: keep session and API-key state in each process, kept current by
@@ -412,3 +412,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}},
 }
+    # Failed sign-ins per client address within LOCKOUT_SECONDS before it is locked: higher,
+    # as one address may be a whole office or a carrier's NAT (accounts/lockout.py).
+    "ADDRESS_FAILURE_LIMIT": env.int("ACCOUNTS_ADDRESS_FAILURE_LIMIT", default=50),

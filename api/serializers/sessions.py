@@ -36,6 +36,16 @@ class SignInSerializer(serializers.Serializer):
         required=False,
         help_text="The `id` of one of your active sessions, signed out in the same step.",
     )
+    device_trust_token = serializers.CharField(
+        max_length=512,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        write_only=True,
+        help_text="The `device.trust_token` of this device's last sign-in to this account: "
+        "with it the account lockout does not refuse the sign-in (the password is still "
+        "checked). Browsers send the `device_trust` cookie instead.",
+    )
 
     def validate_username(self, value):
         return value.strip()
@@ -75,6 +85,18 @@ class DeviceSerializer(serializers.ModelSerializer):
     class Meta:
         model = DeviceSession
         fields = ["id", "device_id", "name"]
+
+
+class TrustedDeviceSerializer(DeviceSerializer):
+    trust_token = serializers.CharField(
+        help_text="Proof that this device signed in to this account: send it back as "
+        "`device_trust_token` with the next sign-in, so an account lockout caused by "
+        "someone else does not refuse it. Keep it like a refresh token; it dies with the "
+        "password and after ACCOUNTS_SESSION_MAX_AGE."
+    )
+
+    class Meta(DeviceSerializer.Meta):
+        fields = [*DeviceSerializer.Meta.fields, "trust_token"]
 
 
 class SignInResponseSerializer(TokenPairSerializer):

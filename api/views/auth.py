@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import auth, sessions
+from accounts.device_trust import trust_token_issue
 from accounts.models import DeviceSession
 from accounts.tokens import DeviceAccessToken
 from api.authentication import model_user
@@ -58,7 +59,12 @@ class TokenObtainView(APIView):
     )
     def post(self, request):
         data = _validated(SignInSerializer, request)
-        user = auth.authenticate(request, data["username"], data["password"])
+        user = auth.authenticate(
+            request,
+            data["username"],
+            data["password"],
+            device_trust_token=data.get("device_trust_token"),
+        )
         session, pair = auth.login(
             request,
             user,
@@ -72,6 +78,7 @@ class TokenObtainView(APIView):
             "id": str(session.pk),
             "device_id": session.device_id,
             "name": session.name,
+            "trust_token": trust_token_issue(user=user),
         }
         return Response(body)
 

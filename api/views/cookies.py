@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import auth, cookies, sessions
+from accounts.device_trust import trust_token_issue
 from api.authentication import enforce_csrf
 from api.openapi import INVALID, error
 from api.serializers.sessions import (
@@ -80,11 +81,16 @@ class CookieLoginView(_CookieRouteView):
     @extend_schema(
         tags=TAG,
         summary="Sign in a browser (tokens in HttpOnly cookies)",
-        description="Sets `access_token` (Path=/), `refresh_token` (Path=/api/v1/auth/cookie/) "
-        "and, the first time, the long-lived `device_id` cookie: all HttpOnly, SameSite=Lax, "
-        "Secure unless DEBUG. Signing in again from the same browser replaces its session.",
+        description="Sets `access_token` (Path=/), `refresh_token` (Path=/api/v1/auth/cookie/), "
+        "`device_trust` (Path=/, the trust token that exempts this browser's next sign-ins "
+        "from the account lockout) and, the first time, the long-lived `device_id` cookie: "
+        "all HttpOnly, SameSite=Lax, Secure unless DEBUG. Signing in again from the same "
+        "browser replaces its session.",
         auth=[],
-        parameters=[CSRF_HEADER],
+        parameters=[
+            CSRF_HEADER,
+            _cookie_parameter(cookies.TRUST_COOKIE, "Set by an earlier sign-in of this browser."),
+        ],
         request=CookieSignInSerializer,
         responses={
             200: CookieSignInResponseSerializer,
@@ -101,7 +107,12 @@ class CookieLoginView(_CookieRouteView):
         serializer = CookieSignInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        user = auth.authenticate(request, data["username"], data["password"])
+        user = auth.authenticate(
+            request,
+            data["username"],
+            data["password"],
+            device_trust_token=data.get("device_trust_token"),
+        )
         response = Response()
         device, pair = auth.login(
             request,
@@ -112,6 +123,7 @@ class CookieLoginView(_CookieRouteView):
             revoke_device_id=data.get("revoke_device_id"),
         )
         response.data = _body(device, pair)
+        cookies.set_trust_cookie(response, trust_token_issue(user=user))
         return response
 
 

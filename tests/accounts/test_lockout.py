@@ -8,11 +8,14 @@ from unittest import mock
 import pytest
 from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import MD5PasswordHasher
+from django.test import Client
+from rest_framework.test import APIClient
 
 from accounts import lockout
 from accounts.models import AuthEvent, Lockout
 
 LIMIT = 3
+ADDRESS_LIMIT = 5
 LOCKOUT_SECONDS = 600
 API_SIGN_IN = "/test/sign-in/"
 LOGIN = "/accounts/login/"
@@ -25,6 +28,7 @@ def _lockout_settings(settings):
     settings.ACCOUNTS = {
         **settings.ACCOUNTS,
         "LOGIN_FAILURE_LIMIT": LIMIT,
+        "ADDRESS_FAILURE_LIMIT": ADDRESS_LIMIT,
         "LOCKOUT_SECONDS": LOCKOUT_SECONDS,
     }
     settings.TRUSTED_PROXIES = []
@@ -150,7 +154,7 @@ def test_api_helper_answers_invalid_credentials_when_not_locked(api_client, user
 
 def test_many_usernames_from_one_address_lock_the_address(client, make_user, password):
     victim = make_user()
-    for i in range(LIMIT):
+    for i in range(ADDRESS_LIMIT):
         fail(client, f"guess{i}", times=1, REMOTE_ADDR="198.51.100.7")
 
     locked = client.post(
@@ -168,7 +172,7 @@ def test_many_usernames_from_one_address_lock_the_address(client, make_user, pas
 def test_spoofed_forwarded_for_from_untrusted_peer_cannot_dodge_the_address_lock(
     client, make_user, password
 ):
-    for i in range(LIMIT):
+    for i in range(ADDRESS_LIMIT):
         fail(
             client,
             f"guess{i}",
@@ -192,7 +196,7 @@ def test_forwarded_for_from_a_trusted_proxy_is_the_address_counted(
     client, settings, make_user, password
 ):
     settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
-    for i in range(LIMIT):
+    for i in range(ADDRESS_LIMIT):
         fail(
             client,
             f"guess{i}",
@@ -243,7 +247,7 @@ def test_lockout_is_written_once_with_an_audit_event(client, user, clock):
     assert (row.value, row.failures) == (user.username, LIMIT)
     assert abs(row.locked_until.timestamp() - (clock.now + LOCKOUT_SECONDS)) < 1
     events = AuthEvent.objects.filter(kind=AuthEvent.Kind.LOGIN_LOCKED_OUT)
-    assert sorted(events.values_list("detail__lockout", flat=True)) == ["account", "address"]
+    assert list(events.values_list("detail__lockout", "username")) == [("account", user.username)]
 
 
 def test_known_lockout_holds_when_the_cache_is_down(client, user, password):
@@ -261,6 +265,7 @@ def test_admin_lists_and_clears_lockouts(client, make_user, password):
     staff = make_user(is_staff=True, is_superuser=True)
     victim = make_user()
     fail(client, victim.username, REMOTE_ADDR="198.51.100.20")
+    fail(client, "someone-else", times=ADDRESS_LIMIT - LIMIT, REMOTE_ADDR="198.51.100.20")
     # A lockout that has ended is not listed.
     ended = datetime(2000, 1, 1, tzinfo=UTC)
     Lockout.objects.create(kind="account", value="old", failures=3, locked_until=ended)
@@ -370,3 +375,236 @@ def test_password_change_old_password_counts_and_locks_without_hashing(
     ]
     assert request.lockout_retry_after == LOCKOUT_SECONDS
     assert hasher_calls() == before
+
+
+# --- the account, whatever it is typed as ------------------------------------------------
+
+TOKEN_URL = "/api/v1/auth/token/"
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user(username="alice", email="alice@example.com")
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        pytest.param(["alice", "alice@example.com", "ALICE"], id="username-email-case"),
+        pytest.param(["Alice@Example.com", "ALICE@EXAMPLE.COM", " alice@example.com "], id="email"),
+        pytest.param(["al\u0131ce", "AL\u0130CE", "al\u0131ce"], id="dotless-and-dotted-i"),
+        pytest.param(["\uff41\uff4c\uff49\uff43\uff45", "ALİCE", "alice"], id="fullwidth"),
+    ],
+)
+def test_the_account_locks_whatever_the_name_is_typed_as(client, alice, password, typed):
+    for i, name in enumerate(typed):
+        fail(client, name, times=1, REMOTE_ADDR=f"198.51.100.{i + 40}")
+
+    for name in ("alice", "alice@example.com"):
+        response = client.post(
+            LOGIN, {"username": name, "password": password}, REMOTE_ADDR="203.0.113.40"
+        )
+        assert response.status_code == 429, name
+    assert not signed_in(client)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        pytest.param(["Denis", "DENIS", " denis "], id="case"),
+        pytest.param(["d\u00e9nis", "\uff44\uff45\uff4e\uff49\uff53", "DENIS"], id="unicode"),
+        pytest.param(["den\u0131s", "DEN\u0130S", "denis"], id="dotless-and-dotted-i"),
+    ],
+)
+def test_an_unknown_name_locks_in_one_normal_form(api_client, alice, password, typed):
+    """Variants of a name that names nobody share one counter (as a known name's do), so
+    probing with variants tells nothing about whether it exists."""
+    for i, name in enumerate(typed):
+        fail(api_client, name, times=1, path=API_SIGN_IN, REMOTE_ADDR=f"198.51.100.{i + 50}")
+
+    response = api_client.post(
+        API_SIGN_IN, {"username": "denis", "password": password}, format="json"
+    )
+    assert response.status_code == 429
+    assert response.json()["code"] == "too_many_attempts"
+    assert list(Lockout.objects.values_list("kind", "value")) == [("account", "denis")]
+
+
+def test_a_known_and_an_unknown_name_lock_alike_whatever_the_variants(api_client, alice, password):
+    """An address look-alike resolves to nobody: it is counted under its normal form, which
+    the real address shares, so the known address answers as an unknown one would."""
+    for i, name in enumerate(["al\u0131ce@example.com", "bob\u0131@example.com"]):
+        fail(api_client, name, path=API_SIGN_IN, REMOTE_ADDR=f"198.51.100.{60 + i}")
+
+    answers = [
+        api_client.post(
+            API_SIGN_IN, {"username": name, "password": password}, format="json"
+        ).status_code
+        for name in ("alice@example.com", "bobi@example.com")
+    ]
+    assert answers == [429, 429]
+
+
+def test_one_query_for_a_known_and_an_unknown_name(rf, alice, django_assert_num_queries):
+    """The lock check adds no query: the backend looks the user up once, for the lock and
+    the password alike."""
+    for name in ("alice", "ALICE@example.com", "nobody", "nobody@example.com"):
+        with django_assert_num_queries(1):
+            assert authenticate(rf.post(LOGIN), username=name, password="wrong") is None
+
+
+# --- the address: a throttle, not a lock on everyone behind it ---------------------------
+
+
+def test_an_address_is_not_locked_before_its_own_higher_limit(client, make_user, password):
+    office = "198.51.100.70"
+    for _ in range(ADDRESS_LIMIT - 1):
+        fail(client, make_user().username, times=1, REMOTE_ADDR=office)
+
+    colleague = make_user()
+    signed = client.post(
+        LOGIN, {"username": colleague.username, "password": password}, REMOTE_ADDR=office
+    )
+    assert signed.status_code == 302
+    client.logout()
+
+    fail(client, make_user().username, times=1, REMOTE_ADDR=office)
+    locked = client.post(
+        LOGIN, {"username": make_user().username, "password": password}, REMOTE_ADDR=office
+    )
+    assert locked.status_code == 429
+
+
+# --- trusted devices (the device_trust cookie / device_trust_token) ----------------------
+
+
+def html_sign_in(client, user, password, **extra):
+    response = client.post(LOGIN, {"username": user.username, "password": password}, **extra)
+    assert response.status_code == 302
+    client.logout()  # the session ends (and the test client forgets every cookie) ...
+    client.cookies["device_trust"] = response.cookies["device_trust"].value  # ... not this
+    return response
+
+
+def test_the_html_sign_in_sets_the_device_trust_cookie(client, user, password, settings):
+    response = html_sign_in(client, user, password)
+
+    cookie = response.cookies["device_trust"]
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+    assert cookie["secure"] is True  # DEBUG is off
+    assert cookie["path"] == "/"
+    assert cookie["max-age"] == settings.ACCOUNTS["SESSION_MAX_AGE"]
+
+
+def test_the_trust_cookie_is_not_secure_under_debug(client, user, password, settings):
+    settings.DEBUG = True
+    assert html_sign_in(client, user, password).cookies["device_trust"]["secure"] == ""
+
+
+def test_the_owner_with_the_trust_cookie_signs_in_while_an_attacker_locks_the_account(
+    client, alice, password
+):
+    html_sign_in(client, alice, password, REMOTE_ADDR="203.0.113.80")
+    attacker = Client()
+    fail(attacker, "ALICE", REMOTE_ADDR="198.51.100.80")
+    refused = attacker.post(LOGIN, {"username": "alice", "password": password})
+    assert refused.status_code == 429
+
+    owner = client.post(
+        LOGIN, {"username": "alice@example.com", "password": password}, REMOTE_ADDR="203.0.113.80"
+    )
+    assert owner.status_code == 302
+    assert signed_in(client)
+
+
+def api_sign_in(api_client, name, password, **body):
+    return api_client.post(
+        TOKEN_URL, {"username": name, "password": password, **body}, format="json"
+    )
+
+
+@pytest.fixture
+def locked_alice(alice, password):
+    """alice, her device's trust token, and her account locked by an attacker."""
+    trust_token = api_sign_in(APIClient(), "alice", password).json()["device"]["trust_token"]
+    attacker = APIClient()
+    fail(attacker, "Alice@Example.com", path=API_SIGN_IN, REMOTE_ADDR="198.51.100.90")
+    assert api_sign_in(attacker, "alice", password).status_code == 429
+    return alice, trust_token
+
+
+def test_the_owner_with_the_trust_token_signs_in_while_the_account_is_locked(
+    locked_alice, password
+):
+    _, trust_token = locked_alice
+    response = api_sign_in(APIClient(), "ALICE", password, device_trust_token=trust_token)
+
+    assert response.status_code == 200
+    assert response.json()["device"]["trust_token"]
+    # Unknown clients are still locked.
+    assert api_sign_in(APIClient(), "alice", password).status_code == 429
+
+
+def test_a_trust_token_never_skips_the_password(locked_alice):
+    _, trust_token = locked_alice
+    response = api_sign_in(APIClient(), "alice", "wrong", device_trust_token=trust_token)
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_credentials"
+
+
+def _tampered(token):
+    return token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+
+
+@pytest.mark.parametrize("kind", ["forged", "other account", "expired", "password changed"])
+def test_an_invalid_trust_token_does_not_pass_the_lock(
+    locked_alice, make_user, password, settings, kind
+):
+    from accounts.device_trust import trust_token_issue
+
+    alice, trust_token = locked_alice
+    if kind == "forged":
+        trust_token = _tampered(trust_token)
+    elif kind == "other account":
+        trust_token = trust_token_issue(user=make_user())
+    elif kind == "expired":
+        issued = time.time() - settings.ACCOUNTS["SESSION_MAX_AGE"] - 10
+        with mock.patch("time.time", return_value=issued):
+            trust_token = trust_token_issue(user=alice)
+    else:
+        alice.set_password("An0ther-passw0rd!")
+        alice.save()
+        password = "An0ther-passw0rd!"
+
+    response = api_sign_in(APIClient(), "alice", password, device_trust_token=trust_token)
+
+    assert response.status_code == 429
+    assert response.json()["code"] == "too_many_attempts"
+
+
+def test_a_trust_token_has_its_own_small_budget_then_is_locked_too(locked_alice, password):
+    alice, trust_token = locked_alice
+    thief = APIClient()
+    for _ in range(LIMIT):
+        response = api_sign_in(thief, "alice", "guess", device_trust_token=trust_token)
+        assert response.status_code == 401
+
+    response = api_sign_in(APIClient(), "alice", password, device_trust_token=trust_token)
+
+    assert response.status_code == 429
+    row = Lockout.objects.get(kind="device")
+    assert row.failures == LIMIT
+    event = AuthEvent.objects.filter(detail__lockout="device").get()
+    assert event.username == alice.username
+
+
+def test_a_trusted_devices_typos_do_not_count_against_the_account(alice, password):
+    trust_token = api_sign_in(APIClient(), "alice", password).json()["device"]["trust_token"]
+    for _ in range(LIMIT - 1):
+        api_sign_in(APIClient(), "alice", "typo", device_trust_token=trust_token)
+    for _ in range(LIMIT - 1):
+        api_sign_in(APIClient(), "alice", "guess")
+
+    assert api_sign_in(APIClient(), "alice", password).status_code == 200
