@@ -386,6 +386,9 @@ ACCOUNTS = {
     "TOKEN_CLAIMS": env.str("ACCOUNTS_TOKEN_CLAIMS", default="") or None,
     # Failed sign-ins per account (and per trusted device) before a lockout, and its length.
     "LOGIN_FAILURE_LIMIT": env.int("ACCOUNTS_LOGIN_FAILURE_LIMIT", default=5),
+    # Failed sign-ins per client address within LOCKOUT_SECONDS before it is locked: higher,
+    # as one address may be a whole office or a carrier's NAT (accounts/lockout.py).
+    "ADDRESS_FAILURE_LIMIT": env.int("ACCOUNTS_ADDRESS_FAILURE_LIMIT", default=50),
     "LOCKOUT_SECONDS": env.int("ACCOUNTS_LOCKOUT_SECONDS", default=900),
     # With a Redis cache: keep session and API-key state in each process, kept current by
     # Redis pub/sub, so a warm check makes no round trip; revocations wait for every
@@ -412,6 +415,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}},
 }
-    # Failed sign-ins per client address within LOCKOUT_SECONDS before it is locked: higher,
-    # as one address may be a whole office or a carrier's NAT (accounts/lockout.py).
-    "ADDRESS_FAILURE_LIMIT": env.int("ACCOUNTS_ADDRESS_FAILURE_LIMIT", default=50),
