@@ -100,7 +100,7 @@ class TrustedDeviceSerializer(DeviceSerializer):
 
 
 class SignInResponseSerializer(TokenPairSerializer):
-    device = DeviceSerializer()
+    device = TrustedDeviceSerializer()
 
 
 class VerifyResponseSerializer(serializers.Serializer):
