@@ -19,6 +19,12 @@ class KitUserManager(UserManager):
             return self.get(email__iexact=username)
         return self.get(**{self.model.USERNAME_FIELD: username})
 
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        """Refuse a username or address taken in another case with the constraint's message
+        (`manage.py createsuperuser` prints it) instead of an IntegrityError traceback."""
+        self.model(username=username, email=self.normalize_email(email)).validate_constraints()
+        return super().create_superuser(username, email, password, **extra_fields)
+
 
 class User(AbstractUser):
     """A person who signs in. E-mail addresses are unique whatever their case."""
