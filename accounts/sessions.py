@@ -9,6 +9,7 @@ import contextlib
 import functools
 import logging
 import re
+import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -112,6 +113,23 @@ _BROWSERS = (
 )
 
 
+# Invisible characters that make a name display as another one in a device list: format
+# characters (Cf: bidi overrides and isolates, zero-width ones, BOM), lone surrogates (Cs),
+# and controls and line/paragraph separators (Cc, Zl, Zp), which become spaces.
+_NAME_DROPPED = frozenset({"Cf", "Cs"})
+_NAME_SPACES = frozenset({"Cc", "Zl", "Zp"})
+
+
+def device_name_clean(name: str) -> str:
+    """`name` without invisible or control characters, whitespace runs as one space."""
+    kept = (
+        " " if unicodedata.category(char) in _NAME_SPACES else char
+        for char in name
+        if unicodedata.category(char) not in _NAME_DROPPED
+    )
+    return " ".join("".join(kept).split())[:_MAX_NAME].rstrip()
+
+
 def device_name_from_user_agent(user_agent):
     """A readable default name: "Firefox on Linux", or the User-Agent's first word."""
     platform = next((name for marker, name in _PLATFORMS if marker in user_agent), "")
@@ -120,7 +138,7 @@ def device_name_from_user_agent(user_agent):
         return f"{browser} on {platform}"
     if platform or browser:
         return platform or browser
-    return (user_agent.split(" ", 1)[0] or "Unknown device")[:_MAX_NAME]
+    return device_name_clean(user_agent).split(" ", 1)[0] or "Unknown device"
 
 
 def _iso(moment):
@@ -215,7 +233,8 @@ def sign_in(*, request, user, device_id=None, device_name="", revoke_device_id=N
             session = DeviceSession(
                 user=user,
                 device_id=device_id,
-                name=(device_name or device_name_from_user_agent(user_agent))[:_MAX_NAME],
+                # Cleaned wherever it comes from; a name left empty gets the default.
+                name=device_name_clean(device_name) or device_name_from_user_agent(user_agent),
                 user_agent=user_agent,
                 ip_address=_client_ip(request),
                 created_at=now,
@@ -667,6 +686,7 @@ __all__ = [
     "check_access",
     "check_refresh",
     "current_session_id",
+    "device_name_clean",
     "device_name_from_user_agent",
     "logout",
     "logout_with_refresh",
