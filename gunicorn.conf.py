@@ -1,6 +1,7 @@
 """gunicorn settings, read from the environment (the Dockerfile and docker-compose.yml
 set them; the defaults suit one small container)."""
 
+import ipaddress
 import os
 
 # HOST:PORT to listen on; 0.0.0.0 inside a container, where the port is published.
@@ -19,3 +20,15 @@ worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+# Who may say the client used HTTPS: the proxies of TRUSTED_PROXIES (comma-separated
+# addresses or CIDR ranges, as the app reads them), nobody when unset. gunicorn's own
+# default trusts 127.0.0.1, so anything on the host could claim HTTPS.
+forwarded_allow_ips = ",".join(
+    str(ipaddress.ip_network(entry.strip(), strict=False))
+    for entry in os.environ.get("TRUSTED_PROXIES", "").split(",")
+    if entry.strip()
+)
+# Only the header the proxy must set (config/settings.py's SECURE_PROXY_SSL_HEADER): a proxy
+# that sets X-Forwarded-Proto may pass a client's X-Forwarded-Ssl/-Protocol through.
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}

@@ -205,8 +205,11 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=1209600)
 # Redirect plain HTTP to HTTPS (never /healthz, so probes work on plain HTTP).
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-# Behind a TLS-terminating proxy: believe X-Forwarded-Proto (the proxy must set it).
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind a TLS-terminating proxy: believe X-Forwarded-Proto (the proxy must set it), and
+# only when TRUSTED_PROXIES names the proxy (ClientIPMiddleware drops the header from any
+# other peer; gunicorn.conf.py trusts the same list). Otherwise the server's scheme counts.
+if TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Seconds browsers remember to use HTTPS only (HSTS); 0 turns it off.
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)

@@ -32,5 +32,7 @@ def test_spoofed_proto_header_does_not_count_as_https(client, settings):
 def test_proto_header_from_trusted_proxy_counts_as_https(client, settings):
     settings.SECURE_SSL_REDIRECT = True
     settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    # What config/settings.py sets when TRUSTED_PROXIES is (tests/config/test_proxy_https).
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     response = client.get("/accounts/login/", HTTP_X_FORWARDED_PROTO="https")
     assert response.status_code == 200
