@@ -2,7 +2,8 @@
 
 TRUSTED_PROXIES lists addresses or CIDR ranges. From any other peer, X-Forwarded-For and
 X-Forwarded-Proto are ignored (and the latter removed, so Django's SECURE_PROXY_SSL_HEADER
-cannot be spoofed). Lockouts, the audit trail and device sessions all read
+cannot be spoofed; gunicorn.conf.py gives gunicorn, which sets the WSGI scheme before any
+middleware runs, the same list). Lockouts, the audit trail and device sessions all read
 `request.client_ip`.
 """
 
