@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from accounts.admin.base import KitModelAdmin
 from accounts.api_keys import issue_api_key, revoke_api_key, save_api_key
 from accounts.models import ApiKey
 from accounts.scopes import declared_scopes
@@ -40,7 +41,7 @@ class ApiKeyCreationForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(KitModelAdmin):
     """Create (the key is shown once, on the page answering the save), list, revoke.
 
     Keys are revoked, never deleted: the audit trail refers to their prefixes."""

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from accounts.admin.base import KitModelAdmin
 from accounts.models import AuthEvent
 
 
 @admin.register(AuthEvent)
-class AuthEventAdmin(admin.ModelAdmin):
+class AuthEventAdmin(KitModelAdmin):
     """The audit trail: read-only, append-only."""
 
     list_display = ("created_at", "kind", "username", "actor", "ip_address", "session_id")

@@ -3,6 +3,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts import sessions
+from accounts.admin.base import KitModelAdmin, may_act_on, may_revoke_sessions, refuse_superusers
 from accounts.models import DeviceSession
 
 Reason = DeviceSession.RevokeReason
@@ -57,7 +58,9 @@ class SessionStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(DeviceSession)
-class DeviceSessionAdmin(admin.ModelAdmin):
+class DeviceSessionAdmin(KitModelAdmin):
+    """Sessions are listed and revoked; deleting one (rights permitting) revokes it first."""
+
     list_display = (
         "user",
         "name",
@@ -85,14 +88,32 @@ class DeviceSessionAdmin(admin.ModelAdmin):
         # Viewable; changes go through the revoke action only.
         return False
 
-    def has_revoke_permission(self, request):
-        return request.user.has_perm("accounts.change_devicesession")
+    def has_delete_permission(self, request, obj=None):
+        # Django asks this for each session deleted, alone or with its user.
+        return super().has_delete_permission(request, obj) and may_act_on(request, obj and obj.user)
 
-    @admin.action(description="Revoke selected sessions", permissions=["revoke"])
+    def has_revoke_sessions_permission(self, request):
+        return may_revoke_sessions(request)
+
+    @admin.action(description="Revoke selected sessions", permissions=["revoke_sessions"])
     def revoke_selected(self, request, queryset):
-        actor = request.user.get_username()
-        count = sum(
-            sessions.revoke_session(session, reason=Reason.ADMIN, actor=actor, request=request)
-            for session in queryset.filter(revoked_at__isnull=True)
-        )
+        live = list(queryset.filter(revoked_at__isnull=True).select_related("user"))
+        if refuse_superusers(self, request, [session.user for session in live]):
+            return
+        count = sum(self._revoke(request, session) for session in live)
         self.message_user(request, f"Revoked {count} device session(s).", messages.SUCCESS)
+
+    def delete_model(self, request, obj):
+        self._revoke(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for session in queryset.filter(revoked_at__isnull=True):
+            self._revoke(request, session)
+        super().delete_queryset(request, queryset)
+
+    def _revoke(self, request, session):
+        """Revoke through accounts.sessions, so the cached state follows before any delete."""
+        return sessions.revoke_session(
+            session, reason=Reason.ADMIN, actor=request.user.get_username(), request=request
+        )

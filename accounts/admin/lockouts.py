@@ -1,13 +1,17 @@
 from django.contrib import admin, messages
+from django.db import transaction
 from django.utils import timezone
 
-from accounts.lockout import clear_lockout
-from accounts.models import Lockout
+from accounts.admin.base import KitModelAdmin
+from accounts.audit import record_event
+from accounts.lockout import ACCOUNT, clear_lockout
+from accounts.models import AuthEvent, Lockout
 
 
 @admin.register(Lockout)
-class LockoutAdmin(admin.ModelAdmin):
-    """Active lockouts; clearing one lets that account or address sign in again at once."""
+class LockoutAdmin(KitModelAdmin):
+    """Active lockouts; clearing one lets that account or address sign in again at once, and
+    is audited (`lockout_cleared`, the administrator as actor)."""
 
     list_display = ("kind", "value", "failures", "locked_at", "locked_until")
     list_filter = ("kind",)
@@ -33,8 +37,22 @@ class LockoutAdmin(admin.ModelAdmin):
     def clear_lockouts(self, request, queryset):
         lockouts = list(queryset)
         for lockout in lockouts:
-            clear_lockout(lockout.kind, lockout.value)
+            self._clear(request, lockout)
         self.message_user(request, f"Cleared {len(lockouts)} lockout(s).", messages.SUCCESS)
 
     def delete_model(self, request, obj):
-        clear_lockout(obj.kind, obj.value)
+        self._clear(request, obj)
+
+    def _clear(self, request, lockout):
+        with transaction.atomic():
+            clear_lockout(lockout.kind, lockout.value)
+            record_event(
+                AuthEvent.Kind.LOCKOUT_CLEARED,
+                request=request,
+                username=lockout.value if lockout.kind == ACCOUNT else "",
+                actor=request.user.get_username(),
+                lockout=lockout.kind,
+                value=lockout.value,
+                failures=lockout.failures,
+                locked_until=lockout.locked_until.isoformat(),
+            )

@@ -3,22 +3,46 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts import sessions
+from accounts.admin.base import KitModelAdmin, may_act_on, may_revoke_sessions, refuse_superusers
 from accounts.admin.device_sessions import DeviceSessionInline, Reason
 from accounts.models import User
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(KitModelAdmin, DjangoUserAdmin):
+    """Django's user admin, plus: a non-superuser cannot change, delete, set the password of,
+    promote to superuser or end the sessions of a superuser."""
+
     list_display = ("username", "email", "first_name", "last_name", "is_active", "is_staff")
     list_filter = ("is_active", "is_staff", "is_superuser", "groups")
     search_fields = ("username", "email", "first_name", "last_name")
     inlines = [DeviceSessionInline]
     actions = ["revoke_all_sessions"]
 
-    @admin.action(description="Revoke all sessions")
+    def has_change_permission(self, request, obj=None):
+        # Also guards Django's set-password view (<id>/password/).
+        return super().has_change_permission(request, obj) and may_act_on(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        # Django's delete_selected asks this for each user: one superuser refuses it all.
+        return super().has_delete_permission(request, obj) and may_act_on(request, obj)
+
+    def has_revoke_sessions_permission(self, request):
+        return may_revoke_sessions(request)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if request.user.is_superuser:
+            return fields
+        return (*fields, "is_superuser")
+
+    @admin.action(description="Revoke all sessions", permissions=["revoke_sessions"])
     def revoke_all_sessions(self, request, queryset):
+        users = list(queryset)
+        if refuse_superusers(self, request, users):
+            return
         total = 0
-        for user in queryset:
+        for user in users:
             total += sessions.revoke_all_sessions(
                 user, reason=Reason.ADMIN, actor=request.user.get_username(), request=request
             )
