@@ -6,7 +6,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Value
 from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from accounts.scopes import validate_scopes
@@ -14,10 +16,16 @@ from accounts.scopes import validate_scopes
 
 class KitUserManager(UserManager):
     def get_by_natural_key(self, username):
-        """Resolve a sign-in name: a username, or an e-mail address (any case)."""
+        """Resolve a sign-in name: a username or an e-mail address, in any case.
+
+        Both sides go through LOWER(), the expression of the case-insensitive unique
+        constraints below, so at most one user matches (`iexact`, UPPER() on PostgreSQL,
+        could match two names that LOWER() tells apart, e.g. with a dotless i) and the
+        constraint's index finds it: one indexed query for a known or an unknown name.
+        """
         if "@" in username:
-            return self.get(email__iexact=username)
-        return self.get(**{self.model.USERNAME_FIELD: username})
+            return self.exclude(email="").get(Exact(Lower("email"), Lower(Value(username))))
+        return self.get(Exact(Lower(self.model.USERNAME_FIELD), Lower(Value(username))))
 
     def create_superuser(self, username, email=None, password=None, **extra_fields):
         """Refuse a username or address taken in another case with the constraint's message
@@ -258,11 +266,14 @@ class Lockout(models.Model):
     """
 
     class Kind(models.TextChoices):
-        ACCOUNT = "account", "Account (sign-in name as typed)"
+        ACCOUNT = "account", "Account (normalised name)"
         ADDRESS = "address", "Client address"
+        DEVICE = "device", "Trusted device (its trust token)"
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    # The normalised sign-in name, which may match no user, or the client address.
+    # Account: the normalised username of the account (or the normalised name typed, when
+    # it names nobody or differs from the username); address: the client address; device:
+    # the id of a trust token (accounts.lockout, accounts.device_trust).
     value = models.CharField(max_length=254)
     failures = models.PositiveIntegerField()
     locked_at = models.DateTimeField(default=timezone.now)

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.device_trust import trust_token_read
 from accounts.models import AuthEvent, DeviceSession
 
 TOKEN_URL = "/api/v1/auth/token/"
@@ -47,7 +48,9 @@ def test_sign_in_returns_pair_and_device(sign_in, user):
     assert body["access_expires_in"] == 300
     assert body["refresh_expires_in"] == 2592000
     session = DeviceSession.objects.get()
+    trust_token = body["device"].pop("trust_token")
     assert body["device"] == {"id": str(session.pk), "device_id": "phone-1", "name": "Ada's phone"}
+    assert trust_token_read(token=trust_token).vouches_for(user)
     access, refresh = claims(body["access"]), claims(body["refresh"])
     assert access["token_type"] == "access"
     assert access["sub"] == str(user.pk)

@@ -139,6 +139,35 @@ def test_login_is_behind_the_lockout(browser, user, settings):
     assert int(response["Retry-After"]) > 0
 
 
+def test_login_sets_the_device_trust_cookie(browser, user, password, settings):
+    settings.DEBUG = False
+    response = cookie_login(browser, user, password)
+
+    cookie = response.cookies["device_trust"]
+    assert cookie.value
+    assert cookie.value not in response.content.decode()
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+    assert cookie["secure"] is True
+    assert cookie["path"] == "/"
+    assert cookie["max-age"] == settings.ACCOUNTS["SESSION_MAX_AGE"]
+
+
+def test_the_trust_cookie_passes_the_account_lock_an_attacker_set(
+    browser, user, password, settings
+):
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "LOGIN_FAILURE_LIMIT": 2}
+    cookie_login(browser, user, password)
+    attacker = Client(enforce_csrf_checks=True)
+    for _ in range(2):
+        cookie_login(attacker, user, "wrong", expect=401)
+    cookie_login(attacker, user, password, expect=429)
+
+    cookie_login(browser, user, password)  # the owner's browser sends device_trust
+    browser.cookies.pop("device_trust")
+    cookie_login(browser, user, password, expect=429)
+
+
 def test_device_limit_applies(browser, user, password, settings, sign_in):
     settings.ACCOUNTS = {**settings.ACCOUNTS, "MAX_DEVICES": 1}
     sign_in(device_id="phone")
