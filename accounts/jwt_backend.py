@@ -1,13 +1,16 @@
 """The kit's JWT token backend: simplejwt's TokenBackend interface, with key rotation.
 
 simplejwt verifies with one key; this backend signs with JWT_SIGNING_KEY (writing its
-JWT_KEY_ID as the `kid` header) and verifies with the key the token's `kid` names, among
-the current key and JWT_OLD_VERIFYING_KEYS, so keys rotate without signing anyone out.
+`kid` header: JWT_KEY_ID, or for RS*/ES* the key's RFC 7638 thumbprint) and verifies with
+the key the token's `kid` names, among the current key and JWT_OLD_VERIFYING_KEYS, so keys
+rotate without signing anyone out.
 
 It is strict on the way in: only JWT_ALGORITHM is accepted (no `none`, no HS/RS
 confusion); the key comes from the `kid` alone (`jku`, `x5u`, `jwk` headers are never
 read); `exp`, `iat`, `jti` and a string `sub` are required, and `iss`/`aud` when set;
-the clock leeway is LEEWAY_SECONDS. Any failure raises simplejwt's TokenBackendError
+`exp`, `iat` and `nbf` must be JSON numbers between 0 and MAX_NUMERIC_DATE (a correctly
+signed `exp` of 1e300 or 2**64 would overflow datetime conversions downstream); the clock
+leeway is LEEWAY_SECONDS. Any failure raises simplejwt's TokenBackendError
 (TokenBackendExpiredToken for an expired token), never another exception.
 
 Every decode verifies in full; accounts.tokens.decode_access remembers the access tokens
@@ -42,6 +45,10 @@ LEEWAY_SECONDS = 5
 MAX_TOKEN_LENGTH = 16 * 1024
 MAX_HEADER_LENGTH = 1024
 REQUIRED_CLAIMS = ("exp", "iat", "jti", "sub")
+# The NumericDate claims, and their largest value: 9999-12-31T23:59:59Z, the last second
+# a datetime holds.
+NUMERIC_DATE_CLAIMS = ("exp", "iat", "nbf")
+MAX_NUMERIC_DATE = 253402300799
 JWE_ALGORITHMS = ("dir", "A256GCM")
 
 _INVALID = _("Token is invalid")
@@ -111,7 +118,7 @@ class KitTokenBackend:
         if header.get("alg") != self.algorithm or key is None:
             raise TokenBackendError(_INVALID)
         try:
-            return self._jwt.decode(
+            payload = self._jwt.decode(
                 text,
                 key,
                 algorithms=[self.algorithm],
@@ -122,10 +129,16 @@ class KitTokenBackend:
             )
         except jwt.ExpiredSignatureError as exc:
             raise TokenBackendExpiredToken(_("Token is expired")) from exc
-        except (jwt.PyJWTError, ValueError, TypeError) as exc:
-            # PyJWT wraps its errors in PyJWTError; the others guard the promise that
-            # nothing but TokenBackendError ever leaves this method.
+        except (jwt.PyJWTError, ValueError, TypeError, RecursionError) as exc:
+            # PyJWT wraps its errors in PyJWTError; the others (RecursionError: a signed
+            # payload nested too deep for the json module) guard the promise that nothing
+            # but TokenBackendError ever leaves this method.
             raise TokenBackendError(_INVALID) from exc
+        if not all(
+            _is_numeric_date(payload[name]) for name in NUMERIC_DATE_CLAIMS if name in payload
+        ):
+            raise TokenBackendError(_INVALID)
+        return payload
 
     @staticmethod
     def _as_text(token):
@@ -155,6 +168,14 @@ class KitTokenBackend:
     def _jwe_key_for(self, message):
         """The JWE key named by the header's kid; KeyError (refused) when unknown."""
         return self._jwe_keys[message.headers().get("kid")]
+
+
+def _is_numeric_date(value):
+    """A NumericDate (RFC 7519: a JSON number of seconds) that every datetime conversion
+    takes: PyJWT also accepts strings and numbers past year 9999."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return 0 <= value <= MAX_NUMERIC_DATE  # False for NaN and infinities too
 
 
 def _unverified_header(text):

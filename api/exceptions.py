@@ -2,10 +2,14 @@
 
 Views and authentication classes raise DRF exceptions with a `code`; this handler turns
 every one of them (and Django's own 404/403, and a database that cannot be reached) into
-the contract's body. Codes are stable: clients branch on them.
+the contract's body. Codes are stable: clients branch on them. What Django refuses itself
+(SuspiciousOperation, BadRequest: a Host outside ALLOWED_HOSTS, a body over its limits),
+in a view or before one, is left to Django, which logs it and answers with handler400
+(api/views/errors.py) in the same shape, from PayloadTooLarge and RequestRefused here.
 """
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -17,6 +21,32 @@ class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The service is temporarily unavailable; try again shortly."
     default_code = "service_unavailable"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    """413: a body over one of Django's DATA_UPLOAD_MAX_* limits."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+class RequestRefused(exceptions.APIException):
+    """400 `bad_request`: a request Django refuses (a Host outside ALLOWED_HOSTS, any
+    other SuspiciousOperation or BadRequest)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The request was refused."
+    default_code = "bad_request"
+
+
+# Django's limits on a body (DATA_UPLOAD_MAX_MEMORY_SIZE, _NUMBER_FIELDS, _NUMBER_FILES).
+BODY_LIMIT_ERRORS = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
+
+
+def refusal_for(exc):
+    """The APIException class answering a request Django refused with `exc`."""
+    return PayloadTooLarge if isinstance(exc, BODY_LIMIT_ERRORS) else RequestRefused
 
 
 class TooManyAttempts(exceptions.APIException):

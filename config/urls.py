@@ -19,5 +19,7 @@ urlpatterns = [
 if settings.KIT_BENCH_ROUTES:  # the stock reference routes of `make bench` only
     urlpatterns.append(path("bench/", include("bench.urls")))
 
+handler400 = "api.views.errors.bad_request"
+handler403 = "api.views.errors.permission_denied"
 handler404 = "api.views.errors.page_not_found"
 handler500 = "api.views.errors.server_error"

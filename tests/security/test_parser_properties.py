@@ -2,6 +2,7 @@
 they refuse with their one documented exception, never another one (a 500), and never
 accept anything but the genuine credential (for a JWT: its exact claims)."""
 
+import json
 import string
 
 import pytest
@@ -12,7 +13,9 @@ from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import sessions
 from accounts.api_keys import InvalidApiKeyError, authenticate_api_key
+from accounts.jwt_backend import MAX_NUMERIC_DATE, get_token_backend
 from accounts.tokens import decode_access, decode_any, decode_refresh
+from api.parsers import json_depth
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +128,63 @@ def test_api_key_parser_raises_only_invalid_api_key_error(genuine_key, data):
 
 def test_api_key_parser_accepts_the_genuine_key(genuine_key):
     assert authenticate_api_key(genuine_key).name == "property"
+
+
+def json_values():
+    """Any JSON value, strings full of the characters that could fool a bracket count."""
+    tricky_text = st.text(alphabet='[]{}"\\ a\u00e9\n', max_size=12)
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), tricky_text)
+    return st.recursive(
+        scalars,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4), st.dictionaries(tricky_text, inner, max_size=4)
+        ),
+        max_leaves=40,
+    )
+
+
+def nesting(value):
+    if isinstance(value, list):
+        return 1 + max(map(nesting, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(nesting, value.values()), default=0)
+    return 0
+
+
+@PROPERTY_SETTINGS
+@given(value=json_values(), ensure_ascii=st.booleans())
+def test_json_depth_is_the_nesting_of_the_parsed_value(value, ensure_ascii):
+    """The API parser's depth limit counts what the json module would nest, whatever the
+    strings hold (brackets, quotes, backslashes, escapes)."""
+    body = json.dumps(value, ensure_ascii=ensure_ascii).encode()
+    assert json_depth(body) == nesting(value)
+
+
+TIME_CLAIM_VALUES = st.one_of(
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.booleans(),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_token_decoders_refuse_bad_time_claims_with_token_error_only(genuine_pair, data):
+    """A token signed with the real key, one time claim replaced by anything: accepted
+    only when it is a real time the token is valid at, else TokenError (never another
+    exception, such as an overflow converting it to a datetime)."""
+    genuine = data.draw(st.sampled_from([genuine_pair.access, genuine_pair.refresh]))
+    claim = data.draw(st.sampled_from(["exp", "iat", "nbf"]))
+    value = data.draw(TIME_CLAIM_VALUES)
+    backend = get_token_backend()
+    token = backend.encode({**backend.decode(genuine), claim: value})
+    for decode in (decode_access, decode_refresh, decode_any):
+        try:
+            decode(token)
+        except TokenError:
+            continue
+        assert type(value) in (int, float)
+        assert 0 <= value <= MAX_NUMERIC_DATE
