@@ -164,6 +164,7 @@ class AuthEvent(models.Model):
         LOGIN_SUCCEEDED = "login_succeeded", "Sign-in succeeded"
         LOGIN_FAILED = "login_failed", "Sign-in failed"
         LOGIN_LOCKED_OUT = "login_locked_out", "Sign-in refused: locked out"
+        LOCKOUT_CLEARED = "lockout_cleared", "Lockout cleared by an administrator"
         REFRESH_REUSED = "refresh_reused", "Refresh token reuse detected"
         DEVICE_MISMATCH = "device_mismatch", "Refresh from another device"
         DEVICE_LIMIT_REACHED = "device_limit_reached", "Device limit reached"
