@@ -14,6 +14,13 @@ revocation that could not be written through is replayed into the cache before i
 trusted again (accounts.session_state.repair_cache). A per-process cache
 (local memory) cannot be written through across workers, so with one the cache is not
 used for keys at all: one SELECT per request, and revocation is still immediate.
+
+Floods: failed keys are counted per client address (ACCOUNTS["API_KEY_FAILURE_RATE"]);
+past the limit a key that would need a database lookup is refused before it, and every
+further failure, with ApiKeyThrottledError (429). Refusals are audited at most once a
+minute per prefix and reason, and an unknown prefix (random keys) at most once a minute
+per client address, so neither a retrying client nor a flood of made-up keys fills the
+audit table.
 """
 
 import functools
@@ -33,7 +40,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from accounts import local_view, session_state
+from accounts import local_view, ratelimit, session_state
 from accounts.audit import record_event
 from accounts.models import ApiKey, AuthEvent
 from accounts.rows import read_row
@@ -50,6 +57,8 @@ CACHE_TIMEOUT = 300
 # refused prefix (a client retrying a bad key should not flood the audit table).
 LAST_USED_INTERVAL = 60
 REFUSAL_AUDIT_INTERVAL = 60
+# The ratelimit flow of failed keys (per client address, ACCOUNTS["API_KEY_FAILURE_RATE"]).
+FAILURE_FLOW = "api_key_failures"
 
 # The row's fields the authentication path needs; cached as a plain dict.
 _STATE_FIELDS = (
@@ -67,6 +76,15 @@ _STATE_FIELDS = (
 
 class InvalidApiKeyError(Exception):
     """Unknown, revoked, expired, malformed or wrong secret: callers cannot tell which."""
+
+
+class ApiKeyThrottledError(InvalidApiKeyError):
+    """Too many failed keys from this client address: try again in `retry_after` seconds.
+    A refusal like any other to a caller that catches only InvalidApiKeyError."""
+
+    def __init__(self, retry_after):
+        super().__init__(retry_after)
+        self.retry_after = retry_after
 
 
 def hash_api_key(raw_key):
@@ -135,13 +153,15 @@ def save_api_key(api_key):
 
 
 def authenticate_api_key(raw_key, *, request=None):
-    """The active ApiKey for a raw key, or InvalidApiKeyError. The secret is compared in
-    constant time; `last_used_at` is written at most once a minute."""
+    """The active ApiKey for a raw key, or InvalidApiKeyError (ApiKeyThrottledError once
+    the client address has sent too many bad keys). The secret is compared in constant
+    time; `last_used_at` is written at most once a minute."""
     match = _KEY_PATTERN.fullmatch(raw_key)
     if match is None:
+        _count_failure(request)
         raise InvalidApiKeyError
     prefix = match[1]
-    state = _load_state(prefix)
+    state = _load_state(prefix, request)
     if state is None:
         _refuse(prefix, "unknown_prefix", request)
     if not hmac.compare_digest(hash_api_key(raw_key), state["hashed_secret"]):
@@ -178,11 +198,20 @@ def _state_of(api_key):
     return {field: getattr(api_key, field) for field in _STATE_FIELDS}
 
 
-def _load_state(prefix):
+def _load_state(prefix, request):
+    def load():
+        # Only a key that is not in the cache costs a query: a client past its failure
+        # limit gets no more of them.
+        if request is not None:
+            retry_after = ratelimit.rate_limit_reached(
+                flow=FAILURE_FLOW, key=_address(request), rate=_failure_rate()
+            )
+            if retry_after is not None:
+                raise ApiKeyThrottledError(retry_after)
+        return _state_from_db(prefix)
+
     # Unknown prefixes come back None, which read_through never keeps.
-    return session_state.read_through(
-        _cache_key(prefix), lambda: _state_from_db(prefix), lambda state: CACHE_TIMEOUT
-    )
+    return session_state.read_through(_cache_key(prefix), load, lambda state: CACHE_TIMEOUT)
 
 
 def _write_revocation(state):
@@ -240,14 +269,43 @@ def _record_use(api_key_id):
         ).update(last_used_at=now)
 
 
+def _address(request):
+    return ratelimit.client_address(request) if request is not None else ""
+
+
+def _failure_rate():
+    return settings.ACCOUNTS["API_KEY_FAILURE_RATE"]
+
+
+def _count_failure(request):
+    """Count a failed key of this client address; ApiKeyThrottledError past the limit.
+    Without a request (code, commands) there is no client to hold back."""
+    if request is None:
+        return
+    retry_after = ratelimit.rate_limit_hit(
+        flow=FAILURE_FLOW, key=_address(request), rate=_failure_rate()
+    )
+    if retry_after is not None:
+        raise ApiKeyThrottledError(retry_after)
+
+
 def _refuse(prefix, reason, request):
-    """Audit a refused key (the prefix only, never the secret) and raise InvalidApiKeyError."""
+    """Audit a refused key (the prefix only, never the secret), count the failure, and
+    raise InvalidApiKeyError (or ApiKeyThrottledError past the client's limit).
+
+    One row a minute per prefix and reason; for unknown prefixes, which a flood of made-up
+    keys makes up by the thousand, one row a minute per client address."""
+    if reason == "unknown_prefix":
+        audit_key = f"apikey:refused:address:{_address(request)}"
+    else:
+        audit_key = f"apikey:refused:{prefix}:{reason}"
     try:
-        due = cache.add(f"apikey:refused:{prefix}:{reason}", True, REFUSAL_AUDIT_INTERVAL)
+        due = cache.add(audit_key, True, REFUSAL_AUDIT_INTERVAL)
     except Exception:
         due = True
     if due:
         record_event(AuthEvent.Kind.API_KEY_REFUSED, request=request, prefix=prefix, reason=reason)
+    _count_failure(request)
     raise InvalidApiKeyError
 
 

@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from accounts import auth, cookies, sessions
+from accounts import auth, cookies, ratelimit, sessions
 from accounts.device_trust import trust_token_issue
 from accounts.forms import LockoutPasswordChangeForm, LoginForm, SignupForm, add_service_errors
 from accounts.models import DeviceSession
@@ -80,17 +80,31 @@ class LoginView(auth_views.LoginView):
         return {**super().get_context_data(**kwargs), "site_name": settings.ACCOUNTS["SITE_NAME"]}
 
 
+def _rate_limited_page(request, template, context, retry_after):
+    """The form page again (`context["form"]`), with the rate limit's message, as a 429."""
+    context["form"].add_error(None, ratelimit.retry_message(retry_after))
+    response = render(request, template, context, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 @sensitive_post_parameters("password", "password_confirm")
 @csrf_protect
 @never_cache
 def signup(request):
-    """Create an account and sign in, when ACCOUNTS_ALLOW_SIGNUP is on (404 otherwise)."""
+    """Create an account when ACCOUNTS_ALLOW_SIGNUP is on (404 otherwise). The same "check
+    your e-mail" page follows whether or not the address is registered (accounts.services
+    .signup); nobody is signed in."""
     if not settings.ACCOUNTS["ALLOW_SIGNUP"]:
         raise Http404("Sign-up is closed.")
     form = SignupForm(request.POST or None)
+    if request.method == "POST":
+        retry_after = ratelimit.request_limit_hit(request, flow=ratelimit.SIGNUP)
+        if retry_after is not None:
+            return _rate_limited_page(request, "accounts/signup.html", {"form": form}, retry_after)
     if request.method == "POST" and form.is_valid():
         try:
-            user = sign_up(
+            sign_up(
                 username=form.cleaned_data["username"],
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password"],
@@ -99,8 +113,7 @@ def signup(request):
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            auth.login(request, user, backend=auth.SESSION)
-            return redirect(settings.LOGIN_REDIRECT_URL)
+            return render(request, "accounts/signup_done.html")
     return render(request, "accounts/signup.html", {"form": form})
 
 
@@ -131,6 +144,13 @@ class PasswordResetView(auth_views.PasswordResetView):
     """The same page follows, whether or not the address belongs to someone."""
 
     success_url = reverse_lazy("accounts:password_reset_done")
+
+    def post(self, request, *args, **kwargs):
+        retry_after = ratelimit.request_limit_hit(request, flow=ratelimit.RESET)
+        if retry_after is not None:
+            context = self.get_context_data(form=self.get_form())
+            return _rate_limited_page(request, self.template_name, context, retry_after)
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
         send_password_reset(email=form.cleaned_data["email"], request=self.request)

@@ -17,11 +17,11 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, Throttled
 from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
-from accounts.api_keys import InvalidApiKeyError, authenticate_api_key
+from accounts.api_keys import ApiKeyThrottledError, InvalidApiKeyError, authenticate_api_key
 from accounts.models import ApiKey
 from accounts.scopes import declared_scopes
 
@@ -45,7 +45,9 @@ def api_key_from_headers(request):
 
 
 class ApiKeyAuthentication(BaseAuthentication):
-    """Authenticates `X-API-Key` / `Authorization: Api-Key`; `request.auth` is the ApiKey."""
+    """Authenticates `X-API-Key` / `Authorization: Api-Key`; `request.auth` is the ApiKey.
+
+    A client address that has sent too many bad keys gets 429 `throttled` (Retry-After)."""
 
     def authenticate(self, request):
         raw_key = api_key_from_headers(request)
@@ -53,6 +55,8 @@ class ApiKeyAuthentication(BaseAuthentication):
             return None
         try:
             api_key = authenticate_api_key(raw_key, request=request)
+        except ApiKeyThrottledError as exc:
+            raise Throttled(wait=exc.retry_after) from None
         except InvalidApiKeyError:
             raise AuthenticationFailed(
                 "The API key is unknown, revoked or expired.", code="api_key_invalid"

@@ -65,6 +65,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
+    # Django's tasks framework (backport) and its database backend, whose table must exist
+    # whichever TASKS_BACKEND is chosen (so switching needs no new migration).
+    "django_tasks",
+    "django_tasks_db",
     # The kit
     "accounts",
     "api",
@@ -261,6 +265,20 @@ EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
 
 # ---------------------------------------------------------------------------------------
+# Work after the response (e-mail): Django's tasks framework (the django-tasks backport)
+# ---------------------------------------------------------------------------------------
+# "immediate" runs each task inside the request (development); "database" queues it in a
+# table that `python manage.py db_worker` works through (production: run one or more).
+TASKS_BACKEND = env.str("TASKS_BACKEND", default="immediate" if DEBUG else "database")
+_TASK_BACKENDS = {
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+    "database": "django_tasks_db.DatabaseBackend",
+}
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    sys.exit(f"ImproperlyConfigured: TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}.")
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
+
+# ---------------------------------------------------------------------------------------
 # Static files, time, language
 # ---------------------------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -394,6 +412,12 @@ ACCOUNTS = {
     # as one address may be a whole office or a carrier's NAT (accounts/lockout.py).
     "ADDRESS_FAILURE_LIMIT": env.int("ACCOUNTS_ADDRESS_FAILURE_LIMIT", default=50),
     "LOCKOUT_SECONDS": env.int("ACCOUNTS_LOCKOUT_SECONDS", default=900),
+    # Requests per client address (`N/second|minute|hour|day`), one counter per flow shared
+    # by the HTML page and the API route: password-reset requests, sign-ups, and failed
+    # API keys (past it the service routes answer 429 before looking a key up).
+    "RESET_RATE": env.str("ACCOUNTS_RESET_RATE", default="5/hour"),
+    "SIGNUP_RATE": env.str("ACCOUNTS_SIGNUP_RATE", default="10/hour"),
+    "API_KEY_FAILURE_RATE": env.str("ACCOUNTS_API_KEY_FAILURE_RATE", default="20/minute"),
     # With a Redis cache: keep session and API-key state in each process, kept current by
     # Redis pub/sub, so a warm check makes no round trip; revocations wait for every
     # process to drop it (accounts/local_view.py). Entries live LOCAL_VIEW_TTL seconds.

@@ -10,3 +10,6 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 32)
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+# E-mail tasks run inside the request, so a test sees the mail at once; tests of the queue
+# itself switch to the database backend and run the worker.
+os.environ.setdefault("TASKS_BACKEND", "immediate")

@@ -5,21 +5,19 @@ request field the message belongs to (`new_password`, `token`), so a form or ser
 can show it next to that field; nothing is written when one is raised.
 """
 
-from django.conf import settings
 from django.contrib.auth import (
     SESSION_KEY,
     get_user_model,
     password_validation,
     update_session_auth_hash,
 )
-from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
-from accounts import sessions
+from accounts import sessions, tasks
 from accounts.audit import record_event
 from accounts.models import AuthEvent, DeviceSession
 
@@ -67,33 +65,15 @@ def reset_link_context(user):
     }
 
 
-class _ResetMailForm(PasswordResetForm):
-    """Django's reset mail (active users with a usable password, matched case-insensitively)
-    with the kit's link and branding."""
+def send_password_reset(*, email: str, request) -> None:
+    """Queue the mail of a reset link to the active user with this address, if any.
 
-    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
-        link_template = settings.ACCOUNTS["PASSWORD_RESET_URL"]
-        if link_template:
-            context["reset_url"] = link_template.format(uid=context["uid"], token=context["token"])
-        super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
-
-
-def send_password_reset(*, email, request):
-    """Mail a reset link to the active user with this address, if there is one.
-
-    The caller answers the same way whatever happens here: whether an address is known
-    must not be learnt from this.
+    The request does the same work whether or not the address is known (one task
+    enqueued with the address; the task looks the user up and sends after the response),
+    so neither the answer nor its timing tells who has an account.
     """
-    form = _ResetMailForm({"email": email})
-    if not form.is_valid():
-        return
-    form.save(
-        request=request,
-        use_https=request.is_secure(),
-        token_generator=default_token_generator,
-        subject_template_name="registration/password_reset_subject.txt",
-        email_template_name="registration/password_reset_email.txt",
-        extra_email_context={"site_name": settings.ACCOUNTS["SITE_NAME"]},
+    tasks.send_password_reset_mail.enqueue(
+        email=email, domain=request.get_host(), use_https=request.is_secure()
     )
 
 

@@ -39,7 +39,9 @@ class PasswordResetSerializer(serializers.Serializer):
     email = serializers.EmailField()
 
 
-class PasswordResetAcceptedSerializer(serializers.Serializer):
+class AcceptedSerializer(serializers.Serializer):
+    """202 of the public routes that answer alike whatever the address (reset, sign-up)."""
+
     detail = serializers.CharField()
 
 

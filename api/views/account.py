@@ -15,14 +15,14 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from accounts import ratelimit
 from accounts.lockout import too_many_attempts_response
 from accounts.services.passwords import change_password, reset_password, send_password_reset
 from accounts.services.signup import sign_up
 from api.authentication import model_user
 from api.serializers.account import (
-    MeSerializer,
+    AcceptedSerializer,
     PasswordChangeSerializer,
-    PasswordResetAcceptedSerializer,
     PasswordResetConfirmSerializer,
     PasswordResetSerializer,
     SignupSerializer,
@@ -30,6 +30,7 @@ from api.serializers.account import (
 from api.serializers.errors import ErrorSerializer, ValidationErrorSerializer
 
 RESET_ACCEPTED = "If an account uses this address, a link to reset its password is on its way."
+SIGNUP_ACCEPTED = "Check your inbox: a message telling you how to go on is on its way."
 
 INVALID = OpenApiResponse(ValidationErrorSerializer, description="`invalid`: see `errors`.")
 THROTTLED = OpenApiResponse(ErrorSerializer, description="`throttled` (with Retry-After).")
@@ -44,9 +45,17 @@ def service_errors():
         raise exceptions.ValidationError(exc.message_dict) from exc
 
 
+def limit_request(request, flow):
+    """Count the request against the flow's limit (accounts.ratelimit: one counter per
+    client address, shared with the HTML page); 429 `throttled` past it."""
+    retry_after = ratelimit.request_limit_hit(request, flow=flow)
+    if retry_after is not None:
+        raise exceptions.Throttled(wait=retry_after)
+
+
 class ClientAddressThrottle(AnonRateThrottle):
-    """Per client address (from trusted proxies only, see accounts.client_ip), so the
-    public routes cannot be used to flood mailboxes or mass-create accounts."""
+    """Per client address (from trusted proxies only, see accounts.client_ip), so reset
+    links cannot be tried at speed (reset and sign-up have limits of their own)."""
 
     rate = "20/hour"
 
@@ -59,7 +68,6 @@ class PublicAccountView(APIView):
 
     authentication_classes = ()
     permission_classes = (AllowAny,)
-    throttle_classes = (ClientAddressThrottle,)
 
 
 class PasswordChangeView(APIView):
@@ -98,11 +106,14 @@ class PasswordResetView(PublicAccountView):
     @extend_schema(
         tags=["account"],
         summary="Mail a password-reset link",
-        description="Always 202 with the same body, whether or not the address is known.",
+        description="Always 202 with the same body, whether or not the address is known "
+        "(the e-mail goes out after the response). Limited by ACCOUNTS_RESET_RATE per "
+        "client address, shared with the HTML page.",
         request=PasswordResetSerializer,
-        responses={202: PasswordResetAcceptedSerializer, 400: INVALID, 429: THROTTLED},
+        responses={202: AcceptedSerializer, 400: INVALID, 429: THROTTLED},
     )
     def post(self, request):
+        limit_request(request, ratelimit.RESET)
         serializer = PasswordResetSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         send_password_reset(email=serializer.validated_data["email"], request=request)
@@ -110,6 +121,8 @@ class PasswordResetView(PublicAccountView):
 
 
 class PasswordResetConfirmView(PublicAccountView):
+    throttle_classes = (ClientAddressThrottle,)
+
     @extend_schema(
         tags=["account"],
         summary="Set a new password from a reset link",
@@ -142,11 +155,15 @@ class SignupView(PublicAccountView):
     @extend_schema(
         tags=["account"],
         summary="Create an account",
-        description="Only when ACCOUNTS_ALLOW_SIGNUP is on. Usernames and e-mail addresses "
-        "are unique whatever their case. Sign in afterwards with /auth/token/.",
+        description="Only when ACCOUNTS_ALLOW_SIGNUP is on. Always 202 with the same body "
+        "whether or not the e-mail address is registered: a new one gets the account and a "
+        'welcome e-mail, a registered one a "you already have an account" e-mail and no '
+        "new account. A taken username (any case) is 400. Sign in afterwards with "
+        "/auth/token/. Limited by ACCOUNTS_SIGNUP_RATE per client address, shared with the "
+        "HTML page.",
         request=SignupSerializer,
         responses={
-            201: MeSerializer,
+            202: AcceptedSerializer,
             400: INVALID,
             404: OpenApiResponse(ErrorSerializer, description="`not_found`: sign-up is off."),
             429: THROTTLED,
@@ -155,8 +172,9 @@ class SignupView(PublicAccountView):
     def post(self, request):
         if not settings.ACCOUNTS["ALLOW_SIGNUP"]:
             raise exceptions.NotFound()
+        limit_request(request, ratelimit.SIGNUP)
         serializer = SignupSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with service_errors():
-            user = sign_up(**serializer.validated_data, request=request)
-        return Response(MeSerializer(user).data, status=status.HTTP_201_CREATED)
+            sign_up(**serializer.validated_data, request=request)
+        return Response({"detail": SIGNUP_ACCEPTED}, status=status.HTTP_202_ACCEPTED)

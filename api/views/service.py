@@ -18,7 +18,8 @@ from api.serializers.account import MeSerializer
 from api.serializers.fields import StrictCharField
 
 # The errors every service route can answer (documented so clients and fuzzers know them).
-_KEY_ERRORS = {401: error(["api_key_missing", "api_key_invalid"])}
+# 429 `throttled` (Retry-After): a client address that has sent too many bad keys.
+_KEY_ERRORS = {401: error(["api_key_missing", "api_key_invalid"]), 429: error(["throttled"])}
 _SCOPED_ERRORS = {**_KEY_ERRORS, 403: error(["insufficient_scope"])}
 _NOT_FOUND = {404: error(["not_found"])}
 

@@ -3,18 +3,22 @@
 import hashlib
 import hmac
 import re
+import string
 from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 
 from accounts import api_keys, session_state
 from accounts.api_keys import (
     KEY_REGEX,
+    ApiKeyThrottledError,
     InvalidApiKeyError,
     authenticate_api_key,
     create_api_key,
@@ -151,6 +155,54 @@ def test_repeated_refusals_of_one_prefix_are_audited_once_a_minute(make_api_key)
         with pytest.raises(InvalidApiKeyError):
             authenticate_api_key(f"kit_{api_key.prefix}_{'B' * 40}")
     assert len(_events("api_key_refused")) == 1
+
+
+def _random_key():
+    prefix = get_random_string(8, string.ascii_lowercase + string.digits)
+    return f"kit_{prefix}_{get_random_string(40)}"
+
+
+def _flood(count, address="198.51.100.7"):
+    """`count` made-up keys from one client address -> the outcome of each."""
+    request = RequestFactory().get("/", REMOTE_ADDR=address)
+    outcomes = []
+    for _ in range(count):
+        try:
+            authenticate_api_key(_random_key(), request=request)
+        except ApiKeyThrottledError as exc:
+            outcomes.append(f"throttled {exc.retry_after > 0}")
+        except InvalidApiKeyError:
+            outcomes.append("invalid")
+    return outcomes
+
+
+def test_a_flood_of_random_keys_writes_a_bounded_number_of_audit_rows(settings):
+    """Each made-up key has a prefix of its own, so "one row per prefix a minute" alone
+    would write one row per key: unknown prefixes are audited once a minute per address."""
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "API_KEY_FAILURE_RATE": "1000/minute"}
+    assert _flood(200) == ["invalid"] * 200
+    [event] = _events("api_key_refused")
+    assert event.detail["reason"] == "unknown_prefix"
+    assert event.ip_address == "198.51.100.7"
+
+
+def test_a_client_sending_bad_keys_is_throttled_before_any_lookup(settings, make_api_key):
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "API_KEY_FAILURE_RATE": "20/minute"}
+    _, raw_key = make_api_key()
+    outcomes = _flood(200)
+    assert outcomes == ["invalid"] * 20 + ["throttled True"] * 180
+    assert len(_events("api_key_refused")) <= 2
+    flooder = RequestFactory().get("/", REMOTE_ADDR="198.51.100.7")
+    with CaptureQueriesContext(connection) as queries, pytest.raises(ApiKeyThrottledError):
+        authenticate_api_key(_random_key(), request=flooder)
+    assert len(queries) == 0
+    # Malformed keys count too, and other addresses are not held back.
+    with pytest.raises(ApiKeyThrottledError):
+        authenticate_api_key("not a key", request=flooder)
+    other = RequestFactory().get("/", REMOTE_ADDR="198.51.100.8")
+    assert authenticate_api_key(raw_key, request=other)
+    with pytest.raises(InvalidApiKeyError):
+        authenticate_api_key(_random_key(), request=other)
 
 
 def test_the_secret_is_compared_in_constant_time(make_api_key, mocker_compare_digest):

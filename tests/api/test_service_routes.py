@@ -1,5 +1,6 @@
 """The service routes of the contract: every API-key code, and what the next request sees."""
 
+import string
 from datetime import timedelta
 
 import pytest
@@ -7,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory, force_authenticate
@@ -210,6 +212,25 @@ def test_with_a_local_memory_cache_each_request_reads_the_key_once(
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     _, raw_key = make_api_key()
     assert _ping_queries(api_client, raw_key) == 1
+
+
+def test_a_client_flooding_random_keys_is_throttled_and_barely_audited(
+    api_client, make_api_key, settings
+):
+    """200 made-up keys from one address: 401 until ACCOUNTS_API_KEY_FAILURE_RATE, then 429
+    `throttled` with Retry-After; a couple of audit rows at most. Other clients go on."""
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "API_KEY_FAILURE_RATE": "20/minute"}
+    _, raw_key = make_api_key()
+    statuses = []
+    for _ in range(200):
+        key = f"kit_{get_random_string(8, string.ascii_lowercase)}_{get_random_string(40)}"
+        response = api_client.get(PING, HTTP_X_API_KEY=key, REMOTE_ADDR="203.0.113.50")
+        statuses.append(response.status_code)
+    assert statuses == [401] * 20 + [429] * 180
+    assert response.json()["code"] == "throttled"
+    assert int(response["Retry-After"]) > 0
+    assert AuthEvent.objects.filter(kind="api_key_refused").count() <= 2
+    assert api_client.get(PING, HTTP_X_API_KEY=raw_key).status_code == 200
 
 
 class _UserRoute(APIView):

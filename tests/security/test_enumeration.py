@@ -1,11 +1,18 @@
 """No user enumeration: the sign-in routes and password reset answer the same, in about the
 same time, whether or not the account exists or is active."""
 
+import functools
 import re
 import statistics
 import time
+from io import StringIO
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_tasks_db.models import DBTaskResult
 
 from accounts.models import DeviceSession
 
@@ -61,8 +68,9 @@ def test_login_page_answers_the_three_failures_identically(client, accounts):
 
 
 def test_password_reset_answers_the_same_for_known_unknown_and_inactive(
-    api_client, client, accounts, mailoutbox
+    api_client, client, accounts, mailoutbox, settings
 ):
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "RESET_RATE": "100/hour"}
     addresses = ["active@example.com", "nobody@example.com", "inactive@example.com"]
     api_answers = {
         _visible(api_client.post(RESET_API_URL, {"email": email}, format="json"))
@@ -77,6 +85,78 @@ def test_password_reset_answers_the_same_for_known_unknown_and_inactive(
     assert page_answers == {(302, "/accounts/password_reset/done/")}
     # Only the active, known address gets mail (once from each route).
     assert [m.to for m in mailoutbox] == [["active@example.com"], ["active@example.com"]]
+
+
+@pytest.fixture
+def queued_tasks(settings):
+    """The production set-up: tasks wait in the database for `manage.py db_worker`."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+def _run_worker():
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", stdout=StringIO())
+
+
+def _request(post, path, body):
+    """(what the client sees, how many queries the request made)"""
+    with CaptureQueriesContext(connection) as queries:
+        response = post(path, body)
+    return _visible(response), len(queries)
+
+
+@pytest.mark.usefixtures("queued_tasks")
+def test_password_reset_does_the_same_work_for_known_and_unknown_addresses(
+    api_client, client, accounts, mailoutbox
+):
+    """The mail goes out after the response: the request enqueues one task with the
+    address either way (same queries, byte-equal answers), and the worker sends it."""
+    api_post = functools.partial(api_client.post, format="json")
+    for post, path in ((api_post, RESET_API_URL), (client.post, RESET_PAGE_URL)):
+        known = _request(post, path, {"email": "active@example.com"})
+        unknown = _request(post, path, {"email": "nobody@example.com"})
+        assert known == unknown
+    assert mailoutbox == []
+    stored = list(DBTaskResult.objects.values_list("args_kwargs", flat=True))
+    assert len(stored) == 4
+    assert all(set(args["kwargs"]) == {"email", "domain", "use_https"} for args in stored)
+
+    _run_worker()
+    assert [m.to for m in mailoutbox] == [["active@example.com"], ["active@example.com"]]
+    assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}
+
+
+@pytest.mark.usefixtures("queued_tasks")
+def test_a_reset_task_run_again_sends_a_fresh_working_link(api_client, user, mailoutbox):
+    """A retried task (a worker that died after sending) only sends one more valid link."""
+    api_client.post(RESET_API_URL, {"email": user.email}, format="json")
+    task_row = DBTaskResult.objects.get()
+    _run_worker()
+    DBTaskResult.objects.filter(pk=task_row.pk).update(status="READY")
+    _run_worker()
+    assert [m.to for m in mailoutbox] == [[user.email], [user.email]]
+    _uid, token = re.search(r"/accounts/reset/(\S+)/(\S+)/", mailoutbox[1].body).groups()
+    assert default_token_generator.check_token(user, token)
+
+
+@pytest.mark.usefixtures("queued_tasks")
+def test_sign_up_answers_the_same_for_new_and_registered_addresses(
+    api_client, client, settings, make_user, mailoutbox
+):
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "ALLOW_SIGNUP": True}
+    make_user(username="taken", email="taken@example.com")
+    body = {"username": "grace", "email": "grace@example.com", "password": "a-long-passphrase-42"}
+    new = api_client.post("/api/v1/auth/signup/", body, format="json")
+    registered = api_client.post(
+        "/api/v1/auth/signup/",
+        {**body, "username": "grace2", "email": "TAKEN@example.com"},
+        format="json",
+    )
+    assert new.status_code == 202
+    assert _visible(new) == _visible(registered)
+    assert mailoutbox == []
+    _run_worker()
+    assert [m.to for m in mailoutbox] == [["grace@example.com"], ["taken@example.com"]]
+    assert mailoutbox[0].subject != mailoutbox[1].subject
 
 
 def test_token_route_timing_does_not_reveal_unknown_or_inactive_users(
