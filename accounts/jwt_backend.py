@@ -129,10 +129,9 @@ class KitTokenBackend:
             )
         except jwt.ExpiredSignatureError as exc:
             raise TokenBackendExpiredToken(_("Token is expired")) from exc
-        except (jwt.PyJWTError, ValueError, TypeError, RecursionError) as exc:
-            # PyJWT wraps its errors in PyJWTError; the others (RecursionError: a signed
-            # payload nested too deep for the json module) guard the promise that nothing
-            # but TokenBackendError ever leaves this method.
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+            # PyJWT wraps its errors in PyJWTError; the others guard the promise that
+            # nothing but TokenBackendError ever leaves this method.
             raise TokenBackendError(_INVALID) from exc
         if not all(
             _is_numeric_date(payload[name]) for name in NUMERIC_DATE_CLAIMS if name in payload
