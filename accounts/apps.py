@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         # Connect the signal receivers: API keys (owner deleted), lockouts (sign-in failed
-        # or succeeded), device sessions (user deactivated or deleted).
+        # or succeeded), device sessions (user deactivated or deleted, password changed).
         # Register the system checks (signing keys).
         from accounts import api_keys, checks, lockout, profiles, rights, signals  # noqa: F401
 

@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Value
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
@@ -69,14 +69,39 @@ class User(AbstractUser):
 
     def save(self, *args, **kwargs):
         """Never writes the counters back: a user object loaded before a bump (sign out
-        everywhere, a change of rights) must not undo it by saving an older value."""
+        everywhere, a change of rights) must not undo it by saving an older value.
+
+        A save that writes the password is one transaction with what a new password
+        ends (accounts.password_changes): both happen or neither."""
         if not self._state.adding and kwargs.get("update_fields") is None:
             kwargs["update_fields"] = [
                 field.name
                 for field in self._meta.concrete_fields
                 if not field.primary_key and field.name not in self.COUNTER_FIELDS
             ]
-        super().save(*args, **kwargs)
+        if self._state.adding or "password" not in kwargs["update_fields"]:
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(*args, **kwargs)
+
+    def check_password(self, raw_password):
+        """Django's check. The hash upgrade it may save (the same password under a newer
+        hasher or more iterations) is not a new password: while it runs, the hash being
+        checked is what a save means (accounts.signals.note_password_change)."""
+        self._kit_hash_checked = self.password
+        try:
+            return super().check_password(raw_password)
+        finally:
+            del self._kit_hash_checked
+
+    async def acheck_password(self, raw_password):
+        """See check_password."""
+        self._kit_hash_checked = self.password
+        try:
+            return await super().acheck_password(raw_password)
+        finally:
+            del self._kit_hash_checked
 
     def get_session_auth_hash(self):
         """The password hash plus `sessions_version`, so either change ends sessions."""

@@ -83,6 +83,9 @@ if KIT_BENCH_ROUTES:
 MIDDLEWARE = [
     # First: decides which proxy headers are believed before anything reads them.
     "accounts.client_ip.ClientIPMiddleware",
+    # Remembers the request being served: a password set in it names its actor and keeps
+    # the caller's own session (accounts.password_changes).
+    "accounts.password_changes.RequestMiddleware",
     # Before anything that can answer (CommonMiddleware), so API responses get CORS headers.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",

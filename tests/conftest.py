@@ -116,6 +116,25 @@ def api_client():
 
 
 @pytest.fixture
+def superuser(make_user):
+    return make_user(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def signed_in_browser(db):
+    """signed_in_browser(user) -> a Django test client with its own browser session of
+    `user`."""
+    from django.test import Client
+
+    def _browser(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return _browser
+
+
+@pytest.fixture
 def make_api_key(db):
     """make_api_key(scopes=[...], **fields) -> (ApiKey, raw_key)."""
     from accounts.api_keys import create_api_key

@@ -5,21 +5,14 @@ request field the message belongs to (`new_password`, `token`), so a form or ser
 can show it next to that field; nothing is written when one is raised.
 """
 
-from django.contrib.auth import (
-    SESSION_KEY,
-    get_user_model,
-    password_validation,
-    update_session_auth_hash,
-)
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
-from accounts import sessions, tasks
-from accounts.audit import record_event
-from accounts.models import AuthEvent, DeviceSession
+from accounts import password_changes, tasks
 
 INVALID_RESET_LINK = "This password-reset link is invalid or has already been used."
 
@@ -35,26 +28,13 @@ def validate_new_password(password, user):
 def change_password(*, user, new_password, request):
     """Set a new password for a signed-in user (who has proved the old one).
 
-    Every other session of the user ends: device sessions are revoked and other Django
-    sessions stop matching the session auth hash. The caller's own device session or
-    browser session stays signed in.
+    Every other session of the user ends (accounts.password_changes, as for any new
+    password); the caller's own device session or browser session stays signed in.
     """
     validate_new_password(new_password, user)
-    with transaction.atomic():
+    with password_changes.on_behalf_of(request=request):
         user.set_password(new_password)
         user.save(update_fields=["password"])
-        record_event(AuthEvent.Kind.PASSWORD_CHANGED, request=request, user=user)
-        sessions.revoke_all_sessions(
-            user,
-            reason=DeviceSession.RevokeReason.PASSWORD_CHANGED,
-            keep_session_id=sessions.current_session_id(request),
-            request=request,
-        )
-    if request is not None and request.session.get(SESSION_KEY) == str(user.pk):
-        # Only a browser session of this user is kept; a token caller has none to keep.
-        # Re-read what the hash is made of: revoking sessions may bump sessions_version.
-        user.refresh_from_db(fields=["password", "sessions_version"])
-        update_session_auth_hash(request, user)
 
 
 def reset_link_context(user):
@@ -100,10 +80,8 @@ def reset_password(*, uidb64, token, new_password, request):
         user = type(user)._default_manager.select_for_update().get(pk=user.pk)
         if not default_token_generator.check_token(user, token):
             raise ValidationError({"token": [INVALID_RESET_LINK]})
-        user.set_password(new_password)
-        user.save(update_fields=["password"])
-        record_event(AuthEvent.Kind.PASSWORD_RESET, request=request, user=user)
-        sessions.revoke_all_sessions(
-            user, reason=DeviceSession.RevokeReason.PASSWORD_RESET, request=request
-        )
+        # Every session of the user ends, none kept (accounts.password_changes).
+        with password_changes.on_behalf_of(request=request, reset=True):
+            user.set_password(new_password)
+            user.save(update_fields=["password"])
     return user

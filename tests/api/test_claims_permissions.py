@@ -291,10 +291,10 @@ def test_superuser_flag_change(session_and_state, user, api_client, bearer):
 
 
 def test_other_changes_keep_tokens(session_and_state, user, api_client, bearer):
+    # A new password is not a change of rights, but it ends every session
+    # (tests/accounts/test_password_changes.py).
     user.first_name = "Ada"
     user.save()
-    user.set_password("another-long-password")
-    user.save(update_fields=["password"])
     response = api_client.get("/whoami/", **bearer(session_and_state["access"]))
     assert response.status_code == 200
 
