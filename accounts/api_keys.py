@@ -43,7 +43,6 @@ from django.utils.crypto import get_random_string
 from accounts import local_view, ratelimit, session_state
 from accounts.audit import record_event
 from accounts.models import ApiKey, AuthEvent
-from accounts.rows import read_row
 
 PREFIX_LENGTH = 8
 SECRET_LENGTH = 40
@@ -191,7 +190,8 @@ def _cache_key(prefix):
 
 
 def _state_from_db(prefix):
-    return read_row(ApiKey, _STATE_FIELDS, prefix=prefix)
+    """The key's state (one query on a cache miss), or None for an unknown prefix."""
+    return ApiKey.objects.filter(prefix=prefix).values(*_STATE_FIELDS).first()
 
 
 def _state_of(api_key):

@@ -96,6 +96,7 @@ class _Process:
         self.member = uuid.uuid4().hex
         self.entries = {}
         self.messages = 0  # invalidations applied (and (re)subscriptions)
+        self.links_lost = 0  # subscriptions that broke (see links_lost())
         self.trusted_until = 0.0
         self.thread = None
         self.stop = threading.Event()
@@ -122,12 +123,14 @@ def _cache_config():
     return settings.CACHES["default"]
 
 
+REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
+
+
 @functools.cache
 def enabled():
-    """ACCOUNTS["LOCAL_VIEW"] with the kit's Redis cache (read once: asked every request)."""
-    config = _cache_config()
-    return settings.ACCOUNTS.get("LOCAL_VIEW", False) and config["BACKEND"].endswith(
-        "redis_cache.RedisCache"
+    """ACCOUNTS["LOCAL_VIEW"] with Django's Redis cache (read once: asked every request)."""
+    return settings.ACCOUNTS.get("LOCAL_VIEW", False) and (
+        _cache_config()["BACKEND"] == REDIS_BACKEND
     )
 
 
@@ -201,6 +204,14 @@ def get(key):
     if entry is None or entry[1] <= time.monotonic():
         return MISS
     return entry[0]
+
+
+def links_lost():
+    """How many times this process's subscription broke: Redis restarted (with or without
+    its data) or the network failed, so the cache may have missed a write meanwhile
+    (accounts.session_state repairs it before trusting it again). The subscriber has no
+    silent retry, so no break goes unnoticed while it runs."""
+    return _process.links_lost
 
 
 def messages_seen():
@@ -294,6 +305,7 @@ def _subscribe(process):
                     _apply(process, message["data"], client, names)
         except Exception:  # any failure: distrust, reconnect
             process.trusted_until = 0.0
+            process.links_lost += 1
             if not warned:
                 logger.warning("local view subscription lost; checks read Redis until it is back")
                 warned = True

@@ -11,7 +11,6 @@ from django.contrib.auth import get_user_model
 from django.db.models.signals import post_delete, post_save
 
 from accounts import session_state
-from accounts.rows import read_row
 
 PROFILE_FIELDS = ("id", "username", "email", "first_name", "last_name", "is_staff")
 # Seconds a cached profile lives (bounds what a change without a signal leaves stale).
@@ -24,7 +23,7 @@ def _key(user_id):
 
 def _load(user_id):
     """The profile from the database (one query), or False when there is no such user."""
-    return read_row(get_user_model(), PROFILE_FIELDS, pk=user_id) or False
+    return get_user_model().objects.filter(pk=user_id).values(*PROFILE_FIELDS).first() or False
 
 
 def get_profile(user_id):

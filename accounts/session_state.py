@@ -15,18 +15,25 @@ made meanwhile is in the database but not in the cache, which may still hold an 
 entry from before. So this process does not trust the cache again until it has *repaired*
 it: `repair_cache` replays every revocation recent enough for a cached "active" entry to
 be still alive (sessions revoked within one access-token lifetime, the TTL of an active
-entry; API keys revoked within their cache TTL) from the database into the cache. A
-process repairs before it trusts a value read from the cache when (a) it saw a cache error
-since its last repair, or (b) it opened a new Redis connection since then (its first one,
-or a reconnect: Redis restarted or the network broke; counted by config.redis_cache). The
-read that notices this is answered from the database. Both tell a process the cache may
-have missed a write; the repair itself is a few indexed queries, rare.
+entry; API keys revoked within their cache TTL) from the database into the cache, then
+makes sure the cache holds an epoch marker (`cache.add`, no expiry) and remembers its
+value. A process repairs before it trusts a value read from the cache when (a) it saw a
+cache error since its last repair, (b) the marker, read in the same round trip as the
+entry (`get_many`), is missing or is not the one it remembers: Redis lost its data (a
+restart without persistence, a flush) or this process never repaired (its first read), or
+(c) its local view's subscription broke since (accounts.local_view.links_lost: a Redis
+restart, with or without persistence, or a network break; the subscriber has no silent
+retry). The read that notices this is answered from the database. Each tells a process
+the cache may have missed a write; the repair itself is a few indexed queries, rare.
 
-Left open (README "Scaling out"): a process whose connection survived an outage it never
-noticed (it served no request meanwhile and Redis did not restart) trusts a stale entry
-until another process repairs; such an entry expires within one access-token lifetime.
+Left open (docs/performance.md): a process whose cache connection survived an outage it
+never noticed (it served no request meanwhile), or, with the local view off, a Redis that
+restarted from a snapshot older than a revocation whose write failed, is trusted until the
+process that saw the failure repairs; such an entry expires within one access-token
+lifetime.
 """
 
+import contextlib
 import functools
 import logging
 import time
@@ -35,17 +42,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.signals import setting_changed
-from django.db import connection, transaction
+from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts import local_view
 from accounts.models import AuthEvent, DeviceSession
-from accounts.rows import fetch_one
-from config import redis_cache
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +59,13 @@ _PER_PROCESS_BACKENDS = (
 )
 # Returned by trusted_get when the caller must read the database instead.
 UNTRUSTED = object()
-_MISSING = object()
+# The epoch marker's key: written at repair, never expires (see the module docstring).
+EPOCH_KEY = "session_state:epoch"
 
 # Process state of the cache (see the module docstring).
 _cache_down = False  # an error seen, not yet repaired: the one warning was logged
-_repaired_connections = None  # config.redis_cache.connections_made at the last repair
+_epoch = None  # the marker's value at this process's last repair
+_repaired_links = 0  # local_view.links_lost() at the last repair
 
 
 @dataclass(frozen=True)
@@ -120,10 +126,6 @@ def due_once_a_while(name, interval):
     return True
 
 
-def _connections_made():
-    return redis_cache.connections_made
-
-
 def note_cache_error(action):
     """A cache call failed: read the database until the cache is repaired. Logs one
     warning when the cache becomes unreachable, not one per request."""
@@ -138,16 +140,16 @@ def note_cache_error(action):
 
 
 def _repair_due():
-    return _cache_down or _repaired_connections != _connections_made()
+    return _cache_down or _repaired_links != local_view.links_lost()
 
 
 def repair_cache():
     """Write every revocation a cached "active" entry could still contradict into the
     cache. True when done; False (cache still failing) otherwise."""
-    global _cache_down, _repaired_connections
+    global _cache_down, _epoch, _repaired_links
     from accounts import api_keys
 
-    connections = _connections_made()
+    links = local_view.links_lost()
     now = timezone.now()
     since = now - timedelta(seconds=_active_timeout())
     revoked_ids = set(
@@ -168,6 +170,10 @@ def repair_cache():
         if revoked_ids or keys:
             # A process that stayed connected may hold them in its view as active.
             local_view.invalidate()
+        # The marker stays until Redis loses its data; whichever process adds it first
+        # sets its value, and every process trusts that one.
+        cache.add(EPOCH_KEY, uuid.uuid4().hex, None)
+        epoch = cache.get(EPOCH_KEY)
     except Exception:
         note_cache_error("repair")
         return False
@@ -178,15 +184,17 @@ def repair_cache():
             keys,
         )
     _cache_down = False
-    _repaired_connections = connections
+    _epoch, _repaired_links = epoch, links
     return True
 
 
 def cache_cleared():
     """The cache was emptied (tests, `cache.clear()`): no stale entry can be left."""
-    global _cache_down, _repaired_connections
+    global _cache_down, _epoch, _repaired_links
     _cache_down = False
-    _repaired_connections = _connections_made()
+    _epoch, _repaired_links = uuid.uuid4().hex, local_view.links_lost()
+    with contextlib.suppress(Exception):  # unreachable: the next read repairs
+        cache.set(EPOCH_KEY, _epoch, None)
     _due_at.clear()
     local_view.clear()
 
@@ -194,17 +202,17 @@ def cache_cleared():
 def trusted_get(key):
     """The cached value of `key` (None on a miss), or UNTRUSTED when the caller must read
     the database: the cache failed, or it may hold entries older than a revocation that
-    could not be written through (then it is repaired first)."""
+    could not be written through (then it is repaired first). One round trip: the entry
+    and the epoch marker together."""
     try:
-        value = cache.get(key, _MISSING)
+        values = cache.get_many([key, EPOCH_KEY])
     except Exception:
         note_cache_error("read")
         return UNTRUSTED
-    if _repair_due():
-        # Checked after the get: a reconnect made by that very get counts.
+    if _repair_due() or values.get(EPOCH_KEY) != _epoch:
         repair_cache()
         return UNTRUSTED
-    return None if value is _MISSING else value
+    return values.get(key)
 
 
 def view_get(key):
@@ -217,40 +225,18 @@ def view_get(key):
 
 def read_session_state_from_db(session_id):
     """The state from the row (one query), or None when the session does not exist."""
-    field = DeviceSession._meta.get_field
-    params = [
-        field("refresh_expires_at").get_db_prep_value(timezone.now(), connection),
-        field("id").get_db_prep_value(session_id, connection),
-    ]
-    row = fetch_one(connection, _session_state_sql(connection.vendor), params)
+    row = (
+        DeviceSession.objects.filter(pk=session_id)
+        .values_list(
+            "user_id", "user__rights_version", "user__is_active", "revoked_at", "refresh_expires_at"
+        )
+        .first()
+    )
     if row is None:
         return None
-    user_id, rights_version, active = row
-    return SessionState(active=bool(active), rights_version=rights_version, user_id=user_id)
-
-
-@functools.cache
-def _session_state_sql(vendor):
-    """The state's query, written once from the models' metadata: with the local-memory
-    cache it runs on every request, and the ORM took ten times longer to compose it than
-    SQLite took to run it (README "Performance"). Its placeholders: now, the session id."""
-    quote = connection.ops.quote_name
-    sessions, users = DeviceSession._meta, get_user_model()._meta
-
-    def session(name):
-        return f"s.{quote(sessions.get_field(name).column)}"
-
-    def user(name):
-        return f"u.{quote(users.get_field(name).column)}"
-
-    # Identifiers come from the models' metadata; every value is a parameter.
-    return (
-        f"SELECT {session('user')}, {user('rights_version')}, "  # noqa: S608
-        f"({session('revoked_at')} IS NULL AND {session('refresh_expires_at')} > %s "
-        f"AND {user('is_active')}) "
-        f"FROM {quote(sessions.db_table)} s JOIN {quote(users.db_table)} u "
-        f"ON u.{quote(users.pk.column)} = {session('user')} WHERE {session('id')} = %s"
-    )
+    user_id, rights_version, user_is_active, revoked_at, expires_at = row
+    active = user_is_active and revoked_at is None and expires_at > timezone.now()
+    return SessionState(active=active, rights_version=rights_version, user_id=user_id)
 
 
 def _to_value(state):

@@ -6,19 +6,17 @@ and the error handler renders `{"code", "detail", ...}`.
 """
 
 import contextlib
-import functools
-import logging
 import re
 import unicodedata
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
-from django.db import NotSupportedError, connection, transaction
-from django.db.models import DurationField, F
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from rest_framework import exceptions, serializers
 from rest_framework_simplejwt.exceptions import TokenError
@@ -27,7 +25,6 @@ from accounts import session_state
 from accounts.audit import record_event
 from accounts.lockout import lockout_message
 from accounts.models import AuthEvent, DeviceSession
-from accounts.rows import convert_row, fetch_one
 from accounts.tokens import (
     RIGHTS_VERSION_CLAIM,
     DeviceAccessToken,
@@ -45,11 +42,6 @@ DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _TOUCH_INTERVAL = 60  # seconds between last_used_at writes by access-token requests
 _MAX_NAME = DeviceSession._meta.get_field("name").max_length
 _MAX_USER_AGENT = DeviceSession._meta.get_field("user_agent").max_length
-
-_DURATION = DurationField()  # prepares the session cap for the rotation's SQL
-
-logger = logging.getLogger(__name__)
-
 
 # --- errors (the contract's codes) ------------------------------------------------------
 
@@ -311,157 +303,63 @@ def _parse_refresh(raw_refresh):
 def refresh(*, request, raw_refresh, device_id):
     """Rotate: a new pair for the session of `raw_refresh` -> (session, TokenPair).
 
-    One conditional `UPDATE ... RETURNING`, committed on its own, does the rotation, so two
-    concurrent exchanges of one token cannot both win; when it changes nothing, the row says
-    why. It also returns the user's claims columns: one statement, one round trip, prepared
-    on PostgreSQL. It is plain SQL, written once per process, because composing that UPDATE
-    with the ORM cost more than the database work itself (README "Performance").
+    One transaction: the session's row is read and locked only while `raw_refresh` is its
+    current refresh token (so of two concurrent exchanges of one token the second waits,
+    then finds it no longer current), rotated, and the pair issued. Should issuing fail,
+    the rotation rolls back with it: the old token stays current. When no row matches,
+    `_refresh_refused` says why.
     """
     token = _parse_refresh(raw_refresh)
     now = timezone.now()
-    session = _rotate(token, request=request, device_id=device_id, now=now)
+    with transaction.atomic():
+        session = _rotate(token, request=request, device_id=device_id, now=now)
+        pair = None if session is None else issue_pair(session, session.user, now=now)
     if session is None:
         return _refresh_refused(token, request=request, device_id=device_id, now=now)
-    try:
-        pair = issue_pair(session, session.user, now=now)
-    except BaseException:
-        _undo_rotation(session, token)
-        raise
     # The rotation wrote last_used_at: this process skips the next minute's write. Not the
     # shared mark (a round trip per refresh); another worker may write it once more.
     session_state.due_once_a_while(_touch_key(session.pk), _TOUCH_INTERVAL)
     return session, pair
 
 
-def _undo_rotation(session, token):
-    """Issuing the pair failed after the rotation committed: make `token` the current
-    refresh token again (and its expiry the session's), so that the app's retry works
-    instead of being taken for a reuse. Only while the jti nobody received is current."""
-    try:
-        DeviceSession.objects.filter(pk=session.pk, refresh_jti=session.refresh_jti).update(
-            refresh_jti=token.jti,
-            refresh_expires_at=datetime.fromtimestamp(token["exp"], tz=UTC),
-        )
-    except Exception:
-        # The caller re-raises what failed first; the app's retry will be refused as a
-        # reuse and sign the device out: the safe side.
-        logger.exception("Could not undo the rotation of device session %s", session.pk)
-
-
 def _rotate(token, *, request, device_id, now):
-    """The rotated session, or None when `token` was not the current refresh token of a
-    live session of an active user on this device."""
-    db = transaction.get_connection()  # once: each use of the `connection` proxy costs
-
-    def prep(name, value):
-        return DeviceSession._meta.get_field(name).get_db_prep_value(value, db)
-
-    params = [
-        prep("refresh_jti", new_jti()),
-        prep("previous_refresh_jti", token.jti),
-        prep("rotated_at", now),
-        prep("last_used_at", now),
-        prep("ip_address", _client_ip(request)),
-        prep("refresh_expires_at", now + refresh_lifetime()),
-        _DURATION.get_db_prep_value(_session_max_age(), db),
-        prep("id", token.session_id),
-        prep("user", token["sub"]),
-        prep("device_id", device_id),
-        prep("refresh_jti", token.jti),
-        prep("refresh_expires_at", now),
-    ]
-    row = fetch_one(db, _rotation_sql(db.vendor), params)
-    if row is None:
-        return None
-    # A plain cursor, not RawQuerySet: its per-call bookkeeping cost more than the query.
-    row = convert_row(db, _returned_fields(), row)
-    split = len(DeviceSession._meta.concrete_fields)
-    session = DeviceSession.from_db(db.alias, None, row[:split])
-    # The claims' columns of the user came back with the row; any other field of this user
-    # loads on first use, as after `.only()`.
-    session.user = get_user_model().from_db(db.alias, _claims_attnames(), row[split:])
-    return session
-
-
-@functools.cache
-def _returned_fields():
-    """The fields of the rotation's RETURNING: the session's, then the user's claims'."""
-    return (*DeviceSession._meta.concrete_fields, *_claims_fields())
-
-
-@functools.cache
-def _claims_attnames():
-    return [field.attname for field in _claims_fields()]
-
-
-@functools.cache
-def _claims_fields():
-    """The user fields an access token's claims are made of, in the model's field order
-    (as `Model.from_db` takes them)."""
-    user_model = get_user_model()
-    names = {user_model.USERNAME_FIELD, "is_staff", "is_superuser", "rights_version"}
-    return [
-        field
-        for field in user_model._meta.concrete_fields
-        if field.name in names or field.primary_key
-    ]
-
-
-# The earlier of a moment and created_at + a duration (the absolute cap), per database. On
-# SQLite datetimes are text: Django's own function there does the ORM's date arithmetic.
-_CAPPED_EXPIRY = {
-    "postgresql": "LEAST(%s, {created_at} + %s)",
-    "sqlite": "MIN(%s, django_format_dtdelta('+', {created_at}, %s))",
-}
-
-
-@functools.cache
-def _rotation_sql(vendor):
-    """The rotation's `UPDATE ... RETURNING`; its placeholders are `_rotate`'s params."""
-    if vendor not in _CAPPED_EXPIRY:
-        raise NotSupportedError(f"Refresh supports PostgreSQL and SQLite, not {vendor}.")
-    quote = connection.ops.quote_name
-    table = quote(DeviceSession._meta.db_table)
-    column = {f.name: f"{table}.{quote(f.column)}" for f in DeviceSession._meta.concrete_fields}
-    users = get_user_model()._meta
-    user_table, user_pk = quote(users.db_table), quote(users.pk.column)
-    is_active = quote(users.get_field("is_active").column)
-    capped = _CAPPED_EXPIRY[vendor].format(created_at=column["created_at"])
-    session_columns = [column[field.name] for field in DeviceSession._meta.concrete_fields]
-    if vendor == "postgresql":
-        # The user's row joined in: its claims columns returned, its is_active checked.
-        joined = f"FROM {user_table} u "
-        user_is_active = f"u.{user_pk} = {column['user']} AND u.{is_active}"
-        user_columns = [f"u.{quote(field.column)}" for field in _claims_fields()]
-    else:
-        # SQLite's RETURNING cannot name another table: scalar subqueries.
-        joined = ""
-        user_is_active = (
-            f"{column['user']} IN (SELECT {user_pk} FROM {user_table} WHERE {is_active})"  # noqa: S608
+    """The rotated session (in the caller's transaction), or None when `token` was not the
+    current refresh token of a live session of an active user on this device."""
+    session = (
+        # Locks the session's row only (not the user's, which sign-ins lock); SQLite's
+        # IMMEDIATE transactions serialize writers instead.
+        DeviceSession.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(
+            pk=token.session_id,
+            user_id=token["sub"],
+            user__is_active=True,
+            device_id=device_id,
+            refresh_jti=token.jti,
+            revoked_at__isnull=True,
+            refresh_expires_at__gt=now,
         )
-        user_columns = [
-            f"(SELECT {quote(field.column)} FROM {user_table} "  # noqa: S608
-            f"WHERE {user_pk} = {column['user']})"
-            for field in _claims_fields()
-        ]
-
-    def target(name):  # a SET target is the bare column
-        return quote(DeviceSession._meta.get_field(name).column)
-
-    # The session's columns in field order, then the user's claims columns: one statement
-    # saves the round trip of reading the user. Identifiers come from the models'
-    # metadata; every value is a parameter.
-    return (
-        f"UPDATE {table} SET "  # noqa: S608
-        f"{target('refresh_jti')} = %s, {target('previous_refresh_jti')} = %s, "
-        f"{target('rotated_at')} = %s, {target('last_used_at')} = %s, "
-        f"{target('ip_address')} = %s, {target('refresh_expires_at')} = {capped} "
-        f"{joined}"
-        f"WHERE {column['id']} = %s AND {column['user']} = %s AND {column['device_id']} = %s "
-        f"AND {column['refresh_jti']} = %s AND {column['revoked_at']} IS NULL "
-        f"AND {column['refresh_expires_at']} > %s AND {user_is_active} "
-        f"RETURNING {', '.join(session_columns + user_columns)}"
+        .first()
     )
+    if session is None:
+        return None
+    session.previous_refresh_jti = token.jti
+    session.refresh_jti = new_jti()
+    session.rotated_at = session.last_used_at = now
+    session.ip_address = _client_ip(request)
+    session.refresh_expires_at = _refresh_expiry(now, session.created_at)
+    rotated = [
+        "refresh_jti",
+        "previous_refresh_jti",
+        "rotated_at",
+        "last_used_at",
+        "ip_address",
+        "refresh_expires_at",
+    ]
+    DeviceSession.objects.filter(pk=session.pk).update(
+        **{name: getattr(session, name) for name in rotated}
+    )
+    return session
 
 
 def _pair_for(session_id, *, now):

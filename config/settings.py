@@ -127,23 +127,28 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # Seconds a database connection is kept open between requests (0 = reconnect each time).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 # A reused connection is checked before use: a persistent one with a `SELECT 1` before the
-# first query of each request; a pooled one with a round trip only when it has been idle or
-# the server has spoken (config/postgresql/base.py).
+# first query of each request; a pooled one by psycopg_pool's own check (an empty query)
+# each time it leaves the pool (docs/performance.md: one round trip per request that
+# touches the database).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 if "postgresql" in DATABASES["default"]["ENGINE"]:
-    # Django's backend with the kit's pool check and prepared cursor (config/postgresql/).
-    DATABASES["default"]["ENGINE"] = "config.postgresql"
     _options = DATABASES["default"].setdefault("OPTIONS", {})
-    # psycopg's connection pool per process (on by default) instead of a persistent
-    # connection with its per-request health check (README "Performance").
+    # Django's own psycopg connection pool per process (on by default) instead of a
+    # persistent connection (CONN_MAX_AGE is then 0: Django refuses both).
     if env.bool("DATABASE_POOL", default=True):
-        _options["pool"] = {"min_size": 1, "max_size": 4}
+        _options["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=4),
+            # Seconds a request waits for a free connection before it fails.
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        }
         DATABASES["default"]["CONN_MAX_AGE"] = 0
-    # The kit's hot statements (a refresh's rotation, session and key reads) are prepared
-    # on each connection at first use, so PostgreSQL parses and plans them once. Turn off
-    # behind PgBouncer < 1.21 in transaction mode. The ORM's queries are never prepared.
+    # Server-side parameter binding (Django's `server_side_binding`), so psycopg prepares a
+    # statement on a connection from its `prepare_threshold`-th run and PostgreSQL parses
+    # and plans it once. Turn off behind PgBouncer < 1.21 in transaction mode.
     if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
-        _options["prepare_threshold"] = 0
+        _options["server_side_binding"] = True
+        _options["prepare_threshold"] = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock when a transaction starts, so two writers queue
     # instead of one failing with "database is locked" half-way through.
@@ -154,11 +159,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # CACHE_URL (any django-environ cache URL) or REDIS_URL; local memory otherwise.
 _cache_url = env.str("CACHE_URL", default="") or env.str("REDIS_URL", default="")
 if _cache_url.startswith(("redis://", "rediss://", "unix://")):
-    # Django's own Redis backend (django-environ would pick django-redis), reusing its
-    # client and counting reconnections (config/redis_cache.py, README "Performance").
+    # Django's own Redis backend (django-environ would pick django-redis).
     CACHES = {
         "default": {
-            "BACKEND": "config.redis_cache.RedisCache",
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": _cache_url,
             # The bench (make bench) gives each run a prefix of its own.
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="kit"),

@@ -11,7 +11,6 @@ from django.conf import settings
 
 from accounts import api_keys, local_view, sessions
 from accounts.models import DeviceSession
-from config import redis_cache
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
 
@@ -27,13 +26,6 @@ def _local_view_on(settings):
     local_view.stop()
 
 
-def _wait_for(condition):
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)  # poll interval of a bounded wait
-
-
 @pytest.fixture
 def signed_in(sign_in, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
@@ -41,16 +33,12 @@ def signed_in(sign_in, django_capture_on_commit_callbacks):
     return DeviceSession.objects.get(), access
 
 
-def _round_trips(call):
-    before = redis_cache.commands_sent
-    call()
-    return redis_cache.commands_sent - before
-
-
-def test_a_warm_check_makes_no_redis_round_trip(api_client, bearer, signed_in):
+def test_a_warm_check_makes_no_redis_round_trip(
+    api_client, bearer, signed_in, wait_for, redis_round_trips
+):
     _, access = signed_in
     assert api_client.get(ME_URL, **bearer(access)).status_code == 200
-    _wait_for(local_view.trusted)
+    wait_for(local_view.trusted)
     assert api_client.get(ME_URL, **bearer(access)).status_code == 200  # fills the view
 
     for _ in range(5):
@@ -60,15 +48,15 @@ def test_a_warm_check_makes_no_redis_round_trip(api_client, bearer, signed_in):
             nonlocal response
             response = api_client.get(ME_URL, **bearer(access))
 
-        assert _round_trips(_get) == 0
+        assert redis_round_trips(_get) == 0
         assert response.status_code == 200
 
 
 def test_a_revocation_is_applied_before_the_revoking_call_returns(
-    api_client, bearer, signed_in, django_capture_on_commit_callbacks
+    api_client, bearer, signed_in, django_capture_on_commit_callbacks, wait_for
 ):
     session, access = signed_in
-    _wait_for(local_view.trusted)
+    wait_for(local_view.trusted)
     assert api_client.get(ME_URL, **bearer(access)).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
         sessions.revoke_session(session, reason="test")
@@ -78,36 +66,38 @@ def test_a_revocation_is_applied_before_the_revoking_call_returns(
 
 
 def test_a_revoked_api_key_is_refused_at_once(
-    api_client, make_api_key, django_capture_on_commit_callbacks
+    api_client, make_api_key, django_capture_on_commit_callbacks, wait_for, redis_round_trips
 ):
     api_key, raw_key = make_api_key()
     headers = {"HTTP_AUTHORIZATION": f"Api-Key {raw_key}"}
-    _wait_for(local_view.trusted)
+    wait_for(local_view.trusted)
     assert api_client.get(PING_URL, **headers).status_code == 200
-    assert _round_trips(lambda: api_client.get(PING_URL, **headers)) == 0
+    assert redis_round_trips(lambda: api_client.get(PING_URL, **headers)) == 0
     with django_capture_on_commit_callbacks(execute=True):
         api_keys.revoke_api_key(api_key)
 
     assert api_client.get(PING_URL, **headers).status_code == 401
 
 
-def test_with_the_subscriber_down_a_check_reads_redis_again(api_client, bearer, signed_in):
+def test_with_the_subscriber_down_a_check_reads_redis_again(
+    api_client, bearer, signed_in, wait_for, redis_round_trips
+):
     _, access = signed_in
-    _wait_for(local_view.trusted)
+    wait_for(local_view.trusted)
     api_client.get(ME_URL, **bearer(access))
-    assert _round_trips(lambda: api_client.get(ME_URL, **bearer(access))) == 0
+    assert redis_round_trips(lambda: api_client.get(ME_URL, **bearer(access))) == 0
 
     local_view.stop()
 
     assert not local_view.trusted()  # also restarts the subscriber, not yet proven alive
-    assert _round_trips(lambda: api_client.get(ME_URL, **bearer(access))) >= 1
+    assert redis_round_trips(lambda: api_client.get(ME_URL, **bearer(access))) >= 1
 
 
 def test_a_killed_subscription_empties_the_view_before_it_is_trusted_again(
-    api_client, bearer, signed_in
+    api_client, bearer, signed_in, wait_for
 ):
     session, access = signed_in
-    _wait_for(local_view.trusted)
+    wait_for(local_view.trusted)
     api_client.get(ME_URL, **bearer(access))
     process = local_view._current()
     assert process.entries
@@ -119,14 +109,14 @@ def test_a_killed_subscription_empties_the_view_before_it_is_trusted_again(
         client.client_kill_filter(_id=connection["id"])
 
     # Re-subscribed and trusted again only after the view was emptied.
-    _wait_for(lambda: process.messages > resubscriptions and local_view.trusted())
+    wait_for(lambda: process.messages > resubscriptions and local_view.trusted())
     assert f"devsess:{session.pk}" not in process.entries
     client.close()
 
 
-def test_a_fill_older_than_a_revocation_is_not_stored(signed_in):
+def test_a_fill_older_than_a_revocation_is_not_stored(signed_in, wait_for):
     session, _ = signed_in
-    _wait_for(local_view.trusted)
+    wait_for(local_view.trusted)
     key = f"devsess:{session.pk}"
     seen = local_view.messages_seen()
     local_view.invalidate([key])  # arrives while the (stale) read is in flight
@@ -135,8 +125,8 @@ def test_a_fill_older_than_a_revocation_is_not_stored(signed_in):
     assert local_view.get(key) is local_view.MISS
 
 
-def test_a_revoker_waits_for_a_live_member_that_does_not_acknowledge():
-    _wait_for(local_view.trusted)
+def test_a_revoker_waits_for_a_live_member_that_does_not_acknowledge(wait_for):
+    wait_for(local_view.trusted)
     members = local_view._names()["members"]
     publisher = local_view._publisher()
     seconds, micros = publisher.time()
@@ -154,9 +144,9 @@ def test_a_revoker_waits_for_a_live_member_that_does_not_acknowledge():
     assert waited < local_view.LEASE + local_view.LEASE_MARGIN
 
 
-def test_a_forked_process_starts_its_own_subscriber():
+def test_a_forked_process_starts_its_own_subscriber(wait_for):
     parent = local_view._current()
-    _wait_for(local_view.trusted)
+    wait_for(local_view.trusted)
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: report, then leave without running pytest's teardown

@@ -11,9 +11,10 @@ import socket
 from contextlib import contextmanager
 
 import pytest
+import redis
 from django.core.cache import cache
 
-from accounts import api_keys, local_view, sessions
+from accounts import api_keys, local_view, session_state, sessions
 from accounts.models import DeviceSession
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
@@ -150,19 +151,45 @@ def test_an_active_api_key_works_while_redis_is_unreachable(
         assert api_client.get(PING_URL, HTTP_X_API_KEY=raw_key).status_code == 200
 
 
-def test_a_reconnect_replays_revocations_before_the_cache_is_trusted(
-    signed_in, api_client, bearer, django_assert_num_queries
-):
-    """Redis restarted (or the network broke): a new connection is not trusted until the
-    cache is repaired, even if this process never saw an error."""
-    from config import redis_cache
-
+def test_a_redis_that_lost_its_data_is_repaired_before_it_is_trusted(signed_in, api_client, bearer):
+    """The epoch marker is gone (Redis restarted without its data, was flushed, or evicted
+    it): no process trusts what the cache holds until recent revocations are replayed,
+    even if it never saw an error."""
     session, access = signed_in
     assert api_client.get(ME_URL, **bearer(access)).status_code == 200
-    # A revocation whose write-through was lost (Redis restarted with its old data).
+    # A revocation whose write-through was lost; Redis still holds the "active" entry.
     DeviceSession.objects.filter(pk=session.pk).update(revoked_at=session.created_at)
-    cache._cache.get_client().connection_pool.disconnect()
-    local_view.stop()  # a restart also closes the per-process view's subscription
+    cache.delete(session_state.EPOCH_KEY)
+
     assert api_client.get(ME_URL, **bearer(access)).status_code == 401
-    assert redis_cache.connections_made > 0
     assert _state_entry(session)[0] is False
+    assert cache.get(session_state.EPOCH_KEY) is not None
+
+
+def test_a_broken_subscription_replays_revocations_before_the_cache_is_trusted(
+    signed_in, api_client, bearer, settings, wait_for
+):
+    """Redis restarted with its data (or the network broke): the local view's subscriber
+    saw its link break, so this process repairs before it trusts the cache again, although
+    no cache call of its own failed (redis-py reconnects those silently)."""
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "LOCAL_VIEW": True}
+    session, access = signed_in
+    try:
+        wait_for(local_view.trusted)
+        assert api_client.get(ME_URL, **bearer(access)).status_code == 200
+        # A revocation whose write-through was lost; Redis still holds the "active" entry.
+        DeviceSession.objects.filter(pk=session.pk).update(revoked_at=session.created_at)
+        lost = local_view.links_lost()
+        admin = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
+        mine = f"localview-{local_view._current().member}"  # never another process's
+        for client in admin.client_list():
+            if client["name"] == mine:
+                admin.execute_command("CLIENT", "KILL", "ID", client["id"])
+        admin.close()
+        wait_for(lambda: local_view.links_lost() > lost)
+
+        response = api_client.get(ME_URL, **bearer(access))
+        assert (response.status_code, response.json()["code"]) == (401, "session_revoked")
+        assert _state_entry(session)[0] is False
+    finally:
+        local_view.stop()

@@ -133,7 +133,8 @@ def test_cache_error_never_fails_open(user, request_, shared_cache, monkeypatch,
     def broken(*args, **kwargs):
         raise ConnectionError("cache down")
 
-    monkeypatch.setattr(session_state.cache, "get", broken)
+    for read in ("get", "get_many"):  # every read of the cache fails
+        monkeypatch.setattr(session_state.cache, read, broken)
     with pytest.raises(exceptions.AuthenticationFailed) as exc:
         sessions.check_access(decode_access(pair.access))
     assert exc.value.get_codes() == "session_revoked"
@@ -183,6 +184,45 @@ def test_device_limit_holds_under_concurrent_sign_ins(make_user, settings):
     assert results.count((403, "device_limit_reached")) == 15
     assert DeviceSession.objects.filter(user=user, revoked_at__isnull=True).count() == 5
     assert DeviceSession.objects.filter(user=user).count() == 5
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_exchanges_of_one_refresh_token_rotate_once(make_user, settings):
+    """Of ten simultaneous exchanges of one refresh token exactly one rotates the session;
+    the others are refused (taken for a reuse: no grace window here)."""
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "REFRESH_REUSE_GRACE_SECONDS": 0}
+    user = make_user()
+    signed_in = APIClient().post(
+        "/api/v1/auth/token/",
+        {"username": user.username, "password": DEFAULT_PASSWORD, "device_id": "phone-1"},
+        format="json",
+    )
+    presented = signed_in.json()["refresh"]
+    barrier = threading.Barrier(10)
+
+    def exchange(_):
+        try:
+            client = APIClient()
+            barrier.wait(timeout=30)
+            response = client.post(
+                "/api/v1/auth/token/refresh/",
+                {"refresh": presented, "device_id": "phone-1"},
+                format="json",
+            )
+            return response.status_code, response.json().get("code")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(exchange, range(10)))
+
+    assert results.count((200, None)) == 1, results
+    assert {code for status, code in results if status != 200} <= {
+        "refresh_reused",
+        "session_revoked",
+    }
+    assert AuthEvent.objects.filter(kind=AuthEvent.Kind.REFRESH_REUSED).count() >= 1
 
 
 @pytest.mark.django_db

@@ -551,14 +551,14 @@ def test_token_route_locks_out_after_the_failure_limit(api_client, user, passwor
     assert not user.device_sessions.exists()
 
 
-def test_refresh_is_one_statement(sign_in, refresh, api_client, bearer):
-    """One conditional UPDATE rotates and returns the session with the user's claims
-    columns (the savepoints are the test's own transaction)."""
+def test_refresh_is_two_statements(sign_in, refresh, api_client, bearer):
+    """The session and its user read (and the session's row locked) in one SELECT, then
+    one UPDATE, in one transaction (the savepoints are the test's own transaction)."""
     first = sign_in().json()
     with CaptureQueriesContext(connection) as queries:
         response = refresh(first["refresh"])
     statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
-    assert [s for s in statements if s not in ("SAVEPOINT", "RELEASE")] == ["UPDATE"]
+    assert [s for s in statements if s not in ("SAVEPOINT", "RELEASE")] == ["SELECT", "UPDATE"]
     assert response.status_code == 200
     second = response.json()
     assert api_client.get(ME_URL, **bearer(second["access"])).json()["username"]

@@ -1,140 +1,78 @@
-"""config/postgresql: the pool's health check and the prepared cursor, against a real
-PostgreSQL server."""
+"""PostgreSQL through Django's own backend, as config/settings.py configures it: the
+connection pool's health check and prepared statements, against a real server."""
 
-import select
-import types
+import time
 
 import psycopg
 import pytest
 from django.conf import settings
 from django.db import connections
-from django.test.utils import CaptureQueriesContext
-from psycopg_pool import ConnectionPool
-
-from config.postgresql import base as database
 
 pytestmark = pytest.mark.postgres
 
+WAIT = 10.0  # bound of the wait for the server to end its sessions
 
-def _conninfo():
+
+def _admin_connection():
     db = settings.DATABASES["default"]
-    return psycopg.conninfo.make_conninfo(
+    conninfo = psycopg.conninfo.make_conninfo(
         dbname="postgres", user=db["USER"], host=db["HOST"], port=db["PORT"] or 5432
     )
+    return psycopg.connect(conninfo, autocommit=True)
 
 
-@pytest.fixture
-def make_pool():
-    pools = []
-
-    def make(check):
-        pool = ConnectionPool(_conninfo(), min_size=1, max_size=1, check=check, open=True)
-        pool.wait()
-        pools.append(pool)
-        return pool
-
-    yield make
-    for pool in pools:
-        pool.close()
+def _backend_pid(connection):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
 
 
-@pytest.fixture
-def full_checks(monkeypatch):
-    """The connections that got psycopg's round-trip check."""
-    checked = []
-    real_check = ConnectionPool.check_connection
-
-    def spy(connection):
-        checked.append(connection)
-        real_check(connection)
-
-    monkeypatch.setattr(database.ConnectionPool, "check_connection", staticmethod(spy))
-    return checked
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake = types.SimpleNamespace(now=1000.0)
-    monkeypatch.setattr(database, "time", types.SimpleNamespace(monotonic=lambda: fake.now))
-    return fake
+def _end_every_session_of(database):
+    """pg_terminate_backend on every session of `database` (the pool's), and wait until
+    the server has ended them."""
+    with _admin_connection() as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            [database],
+        )
+        deadline = time.monotonic() + WAIT
+        while admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [database]
+        ).fetchone()[0]:
+            assert time.monotonic() < deadline, "the server never ended the sessions"
+            time.sleep(0.01)  # poll interval of a bounded wait
 
 
-def _backend_pid(pool):
-    with pool.connection() as connection:
-        return connection.info.backend_pid
-
-
-def _end_session_on_the_server(pool, pid):
-    """pg_terminate_backend(pid), then wait until the pooled connection has heard of it."""
-    with psycopg.connect(_conninfo(), autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
-    idle = pool._pool[0]
-    assert select.select([idle.fileno()], [], [], 10)[0], "the server never closed the session"
-
-
-def test_a_connection_in_steady_use_gets_no_round_trip(make_pool, full_checks, clock):
-    pool = make_pool(database.check_pooled_connection)
-    first = _backend_pid(pool)
-    clock.now += database.BUSY_WINDOW_SECONDS / 2
-    second = _backend_pid(pool)
-    assert first == second
-    assert len(full_checks) == 1  # only the first hand-out: it had never been checked
-
-
-def test_a_connection_idle_past_the_window_is_checked_with_a_round_trip(
-    make_pool, full_checks, clock
-):
-    pool = make_pool(database.check_pooled_connection)
-    _backend_pid(pool)
-    clock.now += database.BUSY_WINDOW_SECONDS * 2
-    _backend_pid(pool)
-    assert len(full_checks) == 2
-
-
-def test_a_session_the_server_ended_is_replaced_within_the_window(make_pool, clock):
-    pool = make_pool(database.check_pooled_connection)
-    dead_pid = _backend_pid(pool)
-    _end_session_on_the_server(pool, dead_pid)
-    with pool.connection() as connection:  # still inside the busy window
-        assert connection.execute("SELECT 1").fetchone() == (1,)
-        assert connection.info.backend_pid != dead_pid
-
-
-def test_without_a_check_the_same_dead_session_fails_its_first_query(make_pool):
-    """The scenario above really breaks a pooled connection."""
-    pool = make_pool(None)
-    _end_session_on_the_server(pool, _backend_pid(pool))
-    with pytest.raises(psycopg.OperationalError), pool.connection() as connection:
-        connection.execute("SELECT 1")
-
-
-@pytest.mark.django_db
-def test_the_kits_pool_uses_this_check():
+@pytest.mark.django_db(transaction=True)
+def test_pooled_connections_the_server_ended_are_replaced_before_use():
+    """A restart, pg_terminate_backend or an idle-session timeout ends the pool's sessions:
+    the next request still gets a working connection (CONN_HEALTH_CHECKS: psycopg_pool's
+    own check before a connection leaves the pool)."""
     default = connections["default"]
     if not default.settings_dict["OPTIONS"].get("pool"):
         pytest.skip("DATABASE_POOL is off in this run")
-    default.ensure_connection()
-    assert isinstance(default, database.DatabaseWrapper)
-    assert default.pool._check is database.check_pooled_connection
+    dead = _backend_pid(default)
+    default.close()  # back to the pool, as at the end of a request
+    _end_every_session_of(default.settings_dict["NAME"])
+
+    assert _backend_pid(default) != dead
+    default.close()
 
 
 @pytest.mark.django_db
-def test_a_refresh_runs_its_rotation_as_a_prepared_statement(sign_in, refresh):
-    """The kit's hand-written rotation is prepared once on the connection and executed
-    from there (PostgreSQL parses and plans it once); the ORM's queries of the sign-in are
-    not prepared, and the query log still shows the rotation's SQL."""
+def test_a_refresh_runs_on_prepared_statements(sign_in, refresh):
+    """DATABASE_PREPARED_STATEMENTS: server-side binding, so psycopg prepares a statement
+    run `prepare_threshold` times on a connection and PostgreSQL parses and plans it once."""
+    options = connections["default"].settings_dict["OPTIONS"]
+    if not options.get("server_side_binding"):
+        pytest.skip("DATABASE_PREPARED_STATEMENTS is off in this run")
     tokens = sign_in().json()
-    with CaptureQueriesContext(connections["default"]) as queries:
-        for _ in range(2):
-            response = refresh(tokens["refresh"])
-            assert response.status_code == 200
-            tokens = response.json()
+    for _ in range(options["prepare_threshold"] + 2):
+        response = refresh(tokens["refresh"])
+        assert response.status_code == 200
+        tokens = response.json()
     with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
-        prepared = cursor.fetchall()
-    assert len(prepared) == 1
-    statement, executions = prepared[0]
-    assert statement.startswith('UPDATE "accounts_devicesession" SET')
-    assert executions == 2
-    logged = [query["sql"] for query in queries.captured_queries]
-    assert [sql.split()[0] for sql in logged] == ["UPDATE", "UPDATE"]
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any(sql.startswith('UPDATE "accounts_devicesession" SET') for sql in prepared)
+    assert any("FOR UPDATE" in sql for sql in prepared)

@@ -1,1 +1,0 @@
-"""The kit's PostgreSQL database backend (ENGINE "config.postgresql"): see base.py."""
