@@ -16,6 +16,7 @@ import math
 import time
 
 from django.conf import settings
+from django.core import checks
 from django.core.cache import cache
 
 logger = logging.getLogger("accounts.ratelimit")
@@ -95,6 +96,19 @@ def request_limit_hit(request, *, flow: str) -> int | None:
     SIGNUP); the seconds to wait when it is over the limit, else None."""
     rate = settings.ACCOUNTS[_FLOW_RATES[flow]]
     return rate_limit_hit(flow=flow, key=client_address(request), rate=rate)
+
+
+@checks.register
+def check_rates(app_configs=None, **kwargs):
+    """accounts.E003: a rate setting that does not parse stops start-up, instead of every
+    reset or sign-up answering 500."""
+    errors = []
+    for name in (*_FLOW_RATES.values(), "API_KEY_FAILURE_RATE"):
+        try:
+            parse_rate(settings.ACCOUNTS[name])
+        except ValueError as exc:
+            errors.append(checks.Error(f"ACCOUNTS_{name}: {exc}", id="accounts.E003"))
+    return errors
 
 
 def retry_message(retry_after: int) -> str:
