@@ -1,4 +1,4 @@
-"""A new password ends the user's sessions, whatever set it (SECURITY.md "Passwords").
+"""A new password ends the user's sessions, whatever set it (SECURITY.md "Stolen device").
 
 The rule runs when a save writes a different password hash for an existing user
 (accounts.signals): the password-change and reset flows, the admin's password form,
