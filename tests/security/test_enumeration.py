@@ -89,7 +89,9 @@ def test_password_reset_answers_the_same_for_known_unknown_and_inactive(
 
 @pytest.fixture
 def queued_tasks(settings):
-    """The production set-up: tasks wait in the database for `manage.py db_worker`."""
+    """The production set-up: tasks wait in the database for `manage.py db_worker`.
+    Tests using it commit (django_db(transaction=True)): the worker opens and closes
+    connections, which it cannot do inside the test's own transaction."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
@@ -104,6 +106,7 @@ def _request(post, path, body):
     return _visible(response), len(queries)
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("queued_tasks")
 def test_password_reset_does_the_same_work_for_known_and_unknown_addresses(
     api_client, client, accounts, mailoutbox
@@ -125,6 +128,7 @@ def test_password_reset_does_the_same_work_for_known_and_unknown_addresses(
     assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("queued_tasks")
 def test_a_reset_task_run_again_sends_a_fresh_working_link(api_client, user, mailoutbox):
     """A retried task (a worker that died after sending) only sends one more valid link."""
@@ -138,6 +142,7 @@ def test_a_reset_task_run_again_sends_a_fresh_working_link(api_client, user, mai
     assert default_token_generator.check_token(user, token)
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("queued_tasks")
 def test_sign_up_answers_the_same_for_new_and_registered_addresses(
     api_client, client, settings, make_user, mailoutbox
