@@ -2,7 +2,7 @@
 
 Every knob is read here, once, with its default beside it. Secure by default: DEBUG is
 off, a missing SECRET_KEY stops start-up outside DEBUG, and every API route is private
-unless it says otherwise. The full list, with what each knob does, is in README.md.
+unless it says otherwise. The full list, with what each knob does, is in docs/settings.md.
 """
 
 import sys
@@ -339,7 +339,7 @@ SPECTACULAR_SETTINGS = {
 # Tokens (JWT)
 # ---------------------------------------------------------------------------------------
 # Tokens are signed and verified by accounts/jwt_backend.py from these settings, checked
-# at start-up (system check accounts.E001). Formats and rotation: README, "Signing keys".
+# at start-up (system check accounts.E001). Formats and rotation: docs/signing-keys.md.
 # HS256/384/512, RS256/384/512 or ES256/384/512; only this algorithm is ever accepted.
 JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="HS256")
 # RS*/ES*: PEM text (newlines may be written `\n`) or a PEM file path (relative to this

@@ -174,18 +174,7 @@ def _env_file_forms(compose):
 
 @pytest.mark.parametrize(
     "path",
-    [
-        DEV,
-        pytest.param(
-            PROD,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="docker-compose.yml writes env_file as a bare mapping, which Compose "
-                "rejects ('env_file must be a string'); the list form "
-                "`env_file: [{ path: .env, required: false }]` fixes it (then drop this mark)",
-            ),
-        ),
-    ],
+    [DEV, PROD],
     ids=lambda p: p.name,
 )
 def test_env_file_is_in_a_form_compose_accepts(path):
