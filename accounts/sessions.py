@@ -303,63 +303,73 @@ def _parse_refresh(raw_refresh):
 def refresh(*, request, raw_refresh, device_id):
     """Rotate: a new pair for the session of `raw_refresh` -> (session, TokenPair).
 
-    One transaction: the session's row is read and locked only while `raw_refresh` is its
-    current refresh token (so of two concurrent exchanges of one token the second waits,
-    then finds it no longer current), rotated, and the pair issued. Should issuing fail,
-    the rotation rolls back with it: the old token stays current. When no row matches,
-    `_refresh_refused` says why.
+    The session and its user are read, the new pair issued, and only then is the rotation
+    written, by one conditional `update()` that matches only while `raw_refresh` is still
+    the session's current refresh token of a live session: of two concurrent exchanges of
+    one token only one can match, and a crash while issuing has written nothing, so the old
+    token stays current. When nothing matches, `_refresh_refused` says why.
     """
     token = _parse_refresh(raw_refresh)
     now = timezone.now()
-    with transaction.atomic():
-        session = _rotate(token, request=request, device_id=device_id, now=now)
-        pair = None if session is None else issue_pair(session, session.user, now=now)
-    if session is None:
-        return _refresh_refused(token, request=request, device_id=device_id, now=now)
-    # The rotation wrote last_used_at: this process skips the next minute's write. Not the
-    # shared mark (a round trip per refresh); another worker may write it once more.
-    session_state.due_once_a_while(_touch_key(session.pk), _TOUCH_INTERVAL)
-    return session, pair
+    session = _live_session(token, device_id=device_id, now=now)
+    if session is not None:
+        session.previous_refresh_jti = token.jti
+        session.refresh_jti = new_jti()
+        session.rotated_at = session.last_used_at = now
+        session.ip_address = _client_ip(request)
+        session.refresh_expires_at = _refresh_expiry(now, session.created_at)
+        pair = issue_pair(session, session.user, now=now)
+        if _rotate(session, token=token, now=now):
+            # The rotation wrote last_used_at: this process skips the next minute's write.
+            # Not the shared mark (a round trip per refresh); another worker may write it
+            # once more.
+            session_state.due_once_a_while(_touch_key(session.pk), _TOUCH_INTERVAL)
+            return session, pair
+    return _refresh_refused(token, request=request, device_id=device_id, now=now)
 
 
-def _rotate(token, *, request, device_id, now):
-    """The rotated session (in the caller's transaction), or None when `token` was not the
-    current refresh token of a live session of an active user on this device."""
-    session = (
-        # Locks the session's row only (not the user's, which sign-ins lock); SQLite's
-        # IMMEDIATE transactions serialize writers instead.
-        DeviceSession.objects.select_for_update(of=("self",))
-        .select_related("user")
-        .filter(
-            pk=token.session_id,
-            user_id=token["sub"],
-            user__is_active=True,
-            device_id=device_id,
+def _live_session(token, *, device_id, now):
+    """The session (its user loaded) whose current refresh token `token` is, live, of an
+    active user, on this device; or None. Read by primary key and checked here: composing
+    the conditions into the query cost the ORM more than the database work."""
+    try:
+        session = DeviceSession.objects.select_related("user").get(pk=token.session_id)
+    except DeviceSession.DoesNotExist:
+        return None
+    live = (
+        str(session.user_id) == token["sub"]
+        and session.user.is_active
+        and session.device_id == device_id
+        and session.refresh_jti == token.jti
+        and session.revoked_at is None
+        and session.refresh_expires_at > now
+    )
+    return session if live else None
+
+
+_ROTATED = (
+    "refresh_jti",
+    "previous_refresh_jti",
+    "rotated_at",
+    "last_used_at",
+    "ip_address",
+    "refresh_expires_at",
+)
+
+
+def _rotate(session, *, token, now):
+    """Write the rotation of `session` (its new values set) if `token` is still its current
+    refresh token and it is still live. True when written. The condition is on the
+    session's own row only (no join), so a concurrent exchange that changed it first makes
+    this one match nothing: PostgreSQL re-checks it on the row it waited for."""
+    return bool(
+        DeviceSession.objects.filter(
+            pk=session.pk,
             refresh_jti=token.jti,
             revoked_at__isnull=True,
             refresh_expires_at__gt=now,
-        )
-        .first()
+        ).update(**{name: getattr(session, name) for name in _ROTATED})
     )
-    if session is None:
-        return None
-    session.previous_refresh_jti = token.jti
-    session.refresh_jti = new_jti()
-    session.rotated_at = session.last_used_at = now
-    session.ip_address = _client_ip(request)
-    session.refresh_expires_at = _refresh_expiry(now, session.created_at)
-    rotated = [
-        "refresh_jti",
-        "previous_refresh_jti",
-        "rotated_at",
-        "last_used_at",
-        "ip_address",
-        "refresh_expires_at",
-    ]
-    DeviceSession.objects.filter(pk=session.pk).update(
-        **{name: getattr(session, name) for name in rotated}
-    )
-    return session
 
 
 def _pair_for(session_id, *, now):
