@@ -20,9 +20,8 @@ def check_jwt_keys(app_configs=None, **kwargs):
 
 @register(Tags.compatibility)
 def check_database_supported(app_configs=None, **kwargs):
-    """PostgreSQL or SQLite: the databases the kit's suite runs on (its refresh locks the
-    session's row with `select_for_update(of=...)`, which some other backends refuse).
-    Known without connecting."""
+    """PostgreSQL or SQLite: the databases the kit's suite runs on. Known without
+    connecting."""
     if connection.vendor in ("postgresql", "sqlite"):
         return []
     return [

@@ -552,8 +552,8 @@ def test_token_route_locks_out_after_the_failure_limit(api_client, user, passwor
 
 
 def test_refresh_is_two_statements(sign_in, refresh, api_client, bearer):
-    """The session and its user read (and the session's row locked) in one SELECT, then
-    one UPDATE, in one transaction (the savepoints are the test's own transaction)."""
+    """The session and its user read in one SELECT, then the rotation written by one
+    conditional UPDATE (the savepoints are the test's own transaction)."""
     first = sign_in().json()
     with CaptureQueriesContext(connection) as queries:
         response = refresh(first["refresh"])

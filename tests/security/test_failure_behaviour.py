@@ -196,9 +196,9 @@ _ROTATED_FIELDS = (
 
 
 def test_crash_during_refresh_keeps_the_old_refresh_token_current(http, sign_in):
-    """The session is rotated, then issuing the new pair crashes: the rotation rolls back
-    with it, so the app's retry with its old refresh token works (no reuse alarm), and the
-    failed exchange did not lengthen the session."""
+    """Issuing the new pair crashes: the rotation was not written, so the app's retry with
+    its old refresh token works (no reuse alarm), and the failed exchange did not lengthen
+    the session."""
     pair = sign_in(device_id="phone-1").json()
     before = DeviceSession.objects.values(*_ROTATED_FIELDS).get()
     body = {"refresh": pair["refresh"], "device_id": "phone-1"}
@@ -215,8 +215,8 @@ def test_crash_during_refresh_keeps_the_old_refresh_token_current(http, sign_in)
 
 
 def test_database_failure_while_rotating_keeps_the_old_refresh_token_current(http, sign_in):
-    """The session's row was read and locked, then writing the rotation fails: 503, and the
-    retry with the same refresh token works."""
+    """The session was read and the pair issued, then writing the rotation fails: 503, and
+    the retry with the same refresh token works."""
     pair = sign_in(device_id="phone-1").json()
     before = DeviceSession.objects.values(*_ROTATED_FIELDS).get()
     body = {"refresh": pair["refresh"], "device_id": "phone-1"}
