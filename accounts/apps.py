@@ -9,7 +9,9 @@ class AccountsConfig(AppConfig):
         # Connect the signal receivers: API keys (owner deleted), lockouts (sign-in failed
         # or succeeded), device sessions (user deactivated or deleted, password changed).
         # Register the system checks (signing keys).
-        from accounts import api_keys, checks, lockout, profiles, rights, signals  # noqa: F401
+        from accounts import checks  # noqa: F401
+        from accounts.devices import rights
+        from accounts.users import profiles, signals
 
         signals.connect()
         # A saved or deleted user drops its cached /me profile everywhere.

@@ -9,7 +9,7 @@
     await auth.aauthenticate(...), alogin, alogout, aget_user  # for async views
 
 The rules stay where they are: credentials and the lockout in
-accounts.sessions.authenticate_credentials, device sessions in accounts.sessions,
+accounts.devices.sessions.authenticate_credentials, device sessions in accounts.devices.sessions,
 browser sessions in django.contrib.auth. The default backend is
 ACCOUNTS["DEFAULT_AUTH_BACKEND"] ("session" or "jwt"), read at each call.
 """
@@ -25,9 +25,9 @@ from django.core.exceptions import ValidationError
 from rest_framework import exceptions, status
 from rest_framework_simplejwt.exceptions import TokenError
 
-from accounts import cookies, sessions
+from accounts.devices import cookies, sessions
+from accounts.devices.tokens import DeviceAccessToken, TokenPair, decode_access, decode_refresh
 from accounts.models import DeviceSession
-from accounts.tokens import DeviceAccessToken, TokenPair, decode_access, decode_refresh
 from api.exceptions import TooManyAttempts
 
 SESSION = "session"
@@ -88,7 +88,7 @@ def authenticate(request, username, password, *, device_trust_token=None):
     subclass, once the account or client is locked out), and the failed sign-in audited.
     `device_trust_token` (or the request's `device_trust` cookie), when it is a valid
     trust token of that account, exempts the sign-in from the account lock (never from
-    the password; accounts.device_trust).
+    the password; accounts.security.device_trust).
     """
     try:
         return sessions.authenticate_credentials(
@@ -149,7 +149,7 @@ def login(
     """Sign in `user` (or the user with `user_id`: exactly one of them).
 
     "session": Django's login (a new session key, the session auth hash, user_logged_in);
-    returns None. "jwt": a device session (accounts.sessions.sign_in: device limit,
+    returns None. "jwt": a device session (accounts.devices.sessions.sign_in: device limit,
     replacement of the same `device_id`); returns DeviceLogin(device, pair). With
     `response=`, the cookie transport: the device id comes from the browser's `device_id`
     cookie (made and set on `response` the first time), and the tokens are set as the

@@ -5,7 +5,7 @@ from django.core.checks import Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
-from accounts.jwt_keys import load_key_config
+from accounts.devices.keys import load_key_config
 
 
 @register(Tags.security)

@@ -11,7 +11,7 @@ from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
-from accounts.scopes import validate_scopes
+from accounts.apikeys.scopes import validate_scopes
 
 
 class KitUserManager(UserManager):
@@ -64,7 +64,7 @@ class User(AbstractUser):
             ),
         ]
 
-    # Counters that only move through F() updates (accounts.sessions, accounts.rights).
+    # Counters that only move through F() updates (accounts.devices: sessions, rights).
     COUNTER_FIELDS = ("sessions_version", "rights_version")
 
     def save(self, *args, **kwargs):
@@ -72,7 +72,7 @@ class User(AbstractUser):
         everywhere, a change of rights) must not undo it by saving an older value.
 
         A save that writes the password is one transaction with what a new password
-        ends (accounts.password_changes): both happen or neither."""
+        ends (accounts.users.password_changes): both happen or neither."""
         if not self._state.adding and kwargs.get("update_fields") is None:
             kwargs["update_fields"] = [
                 field.name
@@ -88,7 +88,7 @@ class User(AbstractUser):
     def check_password(self, raw_password):
         """Django's check. The hash upgrade it may save (the same password under a newer
         hasher or more iterations) is not a new password: while it runs, the hash being
-        checked is what a save means (accounts.signals.note_password_change)."""
+        checked is what a save means (accounts.users.signals.note_password_change)."""
         self._kit_hash_checked = self.password
         try:
             return super().check_password(raw_password)
@@ -118,7 +118,7 @@ class DeviceSession(models.Model):
     """One signed-in device of one user; every JWT pair belongs to exactly one.
 
     The row is the source of truth; the cache holds a copy of its state that every
-    revocation writes through (accounts.session_state). A session is active while it is
+    revocation writes through (accounts.revocation.state). A session is active while it is
     not revoked and its current refresh token has not expired; `refresh_expires_at` never
     passes `created_at + ACCOUNTS_SESSION_MAX_AGE`.
     """
@@ -288,7 +288,7 @@ class Lockout(models.Model):
     """An account or client address locked out by repeated failed sign-ins.
 
     Written once when a lockout starts (the failure counters themselves live in the cache,
-    see accounts.lockout), so staff can list and clear lockouts in the admin.
+    see accounts.security.lockout), so staff can list and clear lockouts in the admin.
     """
 
     class Kind(models.TextChoices):
@@ -299,7 +299,7 @@ class Lockout(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     # Account: the normalised username of the account (or the normalised name typed, when
     # it names nobody or differs from the username); address: the client address; device:
-    # the id of a trust token (accounts.lockout, accounts.device_trust).
+    # the id of a trust token (accounts.security.lockout, accounts.security.device_trust).
     value = models.CharField(max_length=254)
     failures = models.PositiveIntegerField()
     locked_at = models.DateTimeField(default=timezone.now)

@@ -21,9 +21,9 @@ from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, Th
 from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
-from accounts.api_keys import ApiKeyThrottledError, InvalidApiKeyError, authenticate_api_key
+from accounts.apikeys.keys import ApiKeyThrottledError, InvalidApiKeyError, authenticate_api_key
+from accounts.apikeys.scopes import declared_scopes
 from accounts.models import ApiKey
-from accounts.scopes import declared_scopes
 
 
 class InsufficientScope(PermissionDenied):
@@ -87,7 +87,7 @@ def HasScope(scope):  # noqa: N802 - reads as a permission class where routes de
     a typo stops start-up instead of locking out (or letting in) every caller."""
     if scope not in declared_scopes():
         raise ImproperlyConfigured(
-            f"HasScope({scope!r}): undeclared scope. Declare it in accounts.scopes.SCOPES "
+            f"HasScope({scope!r}): undeclared scope. Declare it in accounts.apikeys.scopes.SCOPES "
             "or settings.API_KEY_EXTRA_SCOPES."
         )
 

@@ -1,7 +1,7 @@
 """How API requests authenticate: a Bearer access token, or the Django session (+ CSRF).
 
 `BearerAuthentication` checks the token's signature and type, then its device session
-through `accounts.sessions.check_access` (one cache get with a shared cache). It sets
+through `accounts.devices.sessions.check_access` (one cache get with a shared cache). It sets
 `request.user` to a `ClaimsUser` built from the claims, without a query, and
 `request.auth` to the validated token (so views know the `sid`).
 """
@@ -12,10 +12,10 @@ from rest_framework import HTTP_HEADER_ENCODING, exceptions
 from rest_framework import authentication as drf_authentication
 from rest_framework_simplejwt.exceptions import TokenError
 
-from accounts import sessions
-from accounts.cookies import ACCESS_COOKIE
-from accounts.ip_binding import address_matches
-from accounts.tokens import decode_access
+from accounts.devices import sessions
+from accounts.devices.cookies import ACCESS_COOKIE
+from accounts.devices.ip_binding import address_matches
+from accounts.devices.tokens import decode_access
 
 
 class ClaimsUser:

@@ -4,7 +4,7 @@
     permission_classes = [IsStaff]
 
 On a JWT request `request.user` is a ClaimsUser: `is_staff`, `is_superuser` and (with
-ACCOUNTS_TOKEN_CLAIMS = "accounts.claims.permissions_and_roles") `permissions` come from
+ACCOUNTS_TOKEN_CLAIMS = "accounts.devices.claims.permissions_and_roles") `permissions` come from
 the token, which is refused as `token_stale` once the user's rights change, so the claims
 are as fresh as the database. Without a `permissions` claim HasPermission asks the
 database (user.has_perm: correct, one or two queries). On a browser-session request the

@@ -1,4 +1,4 @@
-"""Time accounts.jwt_backend: encode and decode in microseconds, per algorithm.
+"""Time accounts.devices.signing: encode and decode in microseconds, per algorithm.
 
     .venv/bin/python bench/jwt_signing.py
 
@@ -24,8 +24,8 @@ django.setup()
 
 from django.test import override_settings  # noqa: E402
 
-from accounts.jwt_backend import get_token_backend  # noqa: E402
-from accounts.jwt_keys import generate_key_pair  # noqa: E402
+from accounts.devices.keys import generate_key_pair  # noqa: E402
+from accounts.devices.signing import get_token_backend  # noqa: E402
 
 ROUNDS = 2000
 

@@ -82,10 +82,10 @@ if KIT_BENCH_ROUTES:
 
 MIDDLEWARE = [
     # First: decides which proxy headers are believed before anything reads them.
-    "accounts.client_ip.ClientIPMiddleware",
+    "accounts.security.client_ip.ClientIPMiddleware",
     # Remembers the request being served: a password set in it names its actor and keeps
-    # the caller's own session (accounts.password_changes).
-    "accounts.password_changes.RequestMiddleware",
+    # the caller's own session (accounts.users.password_changes).
+    "accounts.users.password_changes.RequestMiddleware",
     # Before anything that can answer (CommonMiddleware), so API responses get CORS headers.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -98,7 +98,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "config.middleware.AuthenticationMiddleware",
     # 429 + Retry-After for a sign-in the lockout refused, whichever view handled it.
-    "accounts.lockout.LockoutMiddleware",
+    "accounts.security.lockout.LockoutMiddleware",
     "config.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -113,7 +113,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "accounts.context_processors.branding",
+                "accounts.web.context_processors.branding",
             ],
         },
     },
@@ -186,7 +186,7 @@ AUTH_USER_MODEL = "accounts.User"
 # ModelBackend behind the brute-force lockout: a locked-out sign-in is refused before any
 # password hasher runs. Signs in with a username or an e-mail (get_by_natural_key). A
 # backend added here must come after it, or it escapes the lockout.
-AUTHENTICATION_BACKENDS = ["accounts.lockout.LockoutModelBackend"]
+AUTHENTICATION_BACKENDS = ["accounts.security.lockout.LockoutModelBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:account"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -338,7 +338,7 @@ SPECTACULAR_SETTINGS = {
 # ---------------------------------------------------------------------------------------
 # Tokens (JWT)
 # ---------------------------------------------------------------------------------------
-# Tokens are signed and verified by accounts/jwt_backend.py from these settings, checked
+# Tokens are signed and verified by accounts/devices/signing.py from these settings, checked
 # at start-up (system check accounts.E001). Formats and rotation: docs/signing-keys.md.
 # HS256/384/512, RS256/384/512 or ES256/384/512; only this algorithm is ever accepted.
 JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="HS256")
@@ -368,7 +368,7 @@ JWT_ENCRYPT = env.bool("JWT_ENCRYPT", default=False)
 JWT_ENCRYPTION_KEY = env.str("JWT_ENCRYPTION_KEY", default="")
 
 # simplejwt's own knobs. Its key entries serve only simplejwt's stock token classes; the
-# kit's token classes sign with accounts.jwt_backend (KitTokenBackendMixin) instead.
+# kit's token classes sign with accounts.devices.signing (KitTokenBackendMixin) instead.
 SIMPLE_JWT = {
     "ALGORITHM": JWT_ALGORITHM,
     "SIGNING_KEY": JWT_SIGNING_KEY or SECRET_KEY,
@@ -416,7 +416,7 @@ ACCOUNTS = {
     # Failed sign-ins per account (and per trusted device) before a lockout, and its length.
     "LOGIN_FAILURE_LIMIT": env.int("ACCOUNTS_LOGIN_FAILURE_LIMIT", default=5),
     # Failed sign-ins per client address within LOCKOUT_SECONDS before it is locked: higher,
-    # as one address may be a whole office or a carrier's NAT (accounts/lockout.py).
+    # as one address may be a whole office or a carrier's NAT (accounts/security/lockout.py).
     "ADDRESS_FAILURE_LIMIT": env.int("ACCOUNTS_ADDRESS_FAILURE_LIMIT", default=50),
     "LOCKOUT_SECONDS": env.int("ACCOUNTS_LOCKOUT_SECONDS", default=900),
     # Requests per client address (`N/second|minute|hour|day`), one counter per flow shared
@@ -427,14 +427,14 @@ ACCOUNTS = {
     "API_KEY_FAILURE_RATE": env.str("ACCOUNTS_API_KEY_FAILURE_RATE", default="20/minute"),
     # With a Redis cache: keep session and API-key state in each process, kept current by
     # Redis pub/sub, so a warm check makes no round trip; revocations wait for every
-    # process to drop it (accounts/local_view.py). Entries live LOCAL_VIEW_TTL seconds.
+    # process to drop it (accounts/revocation/process_view.py). Entries live LOCAL_VIEW_TTL seconds.
     "LOCAL_VIEW": env.bool("ACCOUNTS_LOCAL_VIEW", default=True),
     "LOCAL_VIEW_TTL": env.int("ACCOUNTS_LOCAL_VIEW_TTL", default=10),
 }
 
 # Secret of the API-key hashes, apart from SECRET_KEY so rotating that voids no key.
 API_KEY_HASH_SECRET = env.str("API_KEY_HASH_SECRET", default="") or f"api-key:{SECRET_KEY}"
-# A product's own API-key scopes beside the kit's (accounts/scopes.py), e.g.
+# A product's own API-key scopes beside the kit's (accounts/apikeys/scopes.py), e.g.
 # {"orders:read": "Read orders"}; then `HasScope("orders:read")` on its service routes.
 API_KEY_EXTRA_SCOPES = {}
 

@@ -13,7 +13,7 @@ urlpatterns = [
     *api_urls.urlpatterns,
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("accounts/", include("accounts.urls")),
+    path("accounts/", include("accounts.web.urls")),
 ]
 
 if settings.KIT_BENCH_ROUTES:  # the stock reference routes of `make bench` only

@@ -87,7 +87,7 @@ def _static_files_without_manifest(settings):
 def _clear_cache():
     from django.core.cache import cache
 
-    from accounts import session_state
+    from accounts.revocation import state as session_state
 
     cache.clear()
     session_state.cache_cleared()
@@ -137,7 +137,7 @@ def signed_in_browser(db):
 @pytest.fixture
 def make_api_key(db):
     """make_api_key(scopes=[...], **fields) -> (ApiKey, raw_key)."""
-    from accounts.api_keys import create_api_key
+    from accounts.apikeys.keys import create_api_key
 
     def make(*, name="billing worker", scopes=("users:read",), **fields):
         return create_api_key(name=name, scopes=list(scopes), **fields)
@@ -149,13 +149,13 @@ def make_api_key(db):
 def shared_key_cache(monkeypatch):
     """Cache API keys even on local memory: in one test process it behaves like the shared
     cache (Redis) of a deployment, so the cached path is tested on every run."""
-    monkeypatch.setattr("accounts.session_state.cache_is_shared", lambda: True)
+    monkeypatch.setattr("accounts.revocation.state.cache_is_shared", lambda: True)
 
 
 @pytest.fixture
 def no_local_view(settings):
-    """Without the per-process view (accounts.local_view): for tests that edit the shared
-    cache entry itself, which a process with a view would not read again."""
+    """Without the per-process view (accounts.revocation.process_view): for tests that edit
+    the shared cache entry itself, which a process with a view would not read again."""
     settings.ACCOUNTS = {**settings.ACCOUNTS, "LOCAL_VIEW": False}
 
 
@@ -199,7 +199,7 @@ def refresh(api_client):
 
 
 # ---------------------------------------------------------------------------------------
-# JWT signing keys (accounts.jwt_backend)
+# JWT signing keys (accounts.devices.signing)
 # ---------------------------------------------------------------------------------------
 def _pem_pair(private_key):
     from cryptography.hazmat.primitives import serialization
@@ -257,7 +257,7 @@ def jwt_config(settings):
         }
         for name, value in {**values, **overrides}.items():
             setattr(settings, name, value)
-        from accounts.jwt_backend import get_token_backend
+        from accounts.devices.signing import get_token_backend
 
         return get_token_backend()
 

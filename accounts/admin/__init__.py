@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 
 from accounts.admin import api_keys, audit, device_sessions, lockouts, users  # noqa: F401
-from accounts.forms import LockoutAdminAuthenticationForm
+from accounts.web.forms import LockoutAdminAuthenticationForm
 
 admin.site.site_header = f"{settings.ACCOUNTS['SITE_NAME']} administration"
 admin.site.site_title = f"{settings.ACCOUNTS['SITE_NAME']} admin"

@@ -5,9 +5,9 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from accounts.admin.base import KitModelAdmin
-from accounts.api_keys import issue_api_key, revoke_api_key, save_api_key
+from accounts.apikeys.keys import issue_api_key, revoke_api_key, save_api_key
+from accounts.apikeys.scopes import declared_scopes
 from accounts.models import ApiKey
-from accounts.scopes import declared_scopes
 
 
 class ApiKeyStatusFilter(admin.SimpleListFilter):

@@ -2,8 +2,8 @@ from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts import sessions
 from accounts.admin.base import KitModelAdmin, may_act_on, may_revoke_sessions, refuse_superusers
+from accounts.devices import sessions
 from accounts.models import DeviceSession
 
 Reason = DeviceSession.RevokeReason
@@ -113,7 +113,7 @@ class DeviceSessionAdmin(KitModelAdmin):
         super().delete_queryset(request, queryset)
 
     def _revoke(self, request, session):
-        """Revoke through accounts.sessions, so the cached state follows before any delete."""
+        """Revoke through accounts.devices.sessions: the cached state follows before a delete."""
         return sessions.revoke_session(
             session, reason=Reason.ADMIN, actor=request.user.get_username(), request=request
         )

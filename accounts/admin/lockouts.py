@@ -3,9 +3,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.admin.base import KitModelAdmin
-from accounts.audit import record_event
-from accounts.lockout import ACCOUNT, clear_lockout
 from accounts.models import AuthEvent, Lockout
+from accounts.security.audit import record_event
+from accounts.security.lockout import ACCOUNT, clear_lockout
 
 
 @admin.register(Lockout)

@@ -2,9 +2,9 @@ from django.contrib import admin, messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from accounts import sessions
 from accounts.admin.base import KitModelAdmin, may_act_on, may_revoke_sessions, refuse_superusers
 from accounts.admin.device_sessions import DeviceSessionInline, Reason
+from accounts.devices import sessions
 from accounts.models import User
 
 

@@ -1,5 +1,5 @@
 """Lockout kinds: the account is keyed on the account (its normalised name), and trusted
-devices (trust tokens) have lockouts of their own (accounts.lockout)."""
+devices (trust tokens) have lockouts of their own (accounts.security.lockout)."""
 
 from django.db import migrations, models
 

@@ -1,10 +1,10 @@
 """Request and response bodies of the account routes. Shapes only: the rules are in
-accounts.services."""
+accounts.users."""
 
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from accounts.lockout import verify_password
+from accounts.security.lockout import verify_password
 from api.authentication import model_user
 
 

@@ -2,8 +2,8 @@
 
 from rest_framework import serializers
 
+from accounts.devices.sessions import DEVICE_ID_PATTERN
 from accounts.models import DeviceSession
-from accounts.sessions import DEVICE_ID_PATTERN
 from api.serializers.errors import ErrorSerializer
 from api.serializers.fields import StrictCharField
 

@@ -1,7 +1,7 @@
 """Account routes for apps: password change and reset, sign-up.
 
 Thin: each view checks the body's shape with a serializer and calls the same service as
-the HTML pages (accounts.services), whose field errors become 400 `invalid`.
+the HTML pages (accounts.users), whose field errors become 400 `invalid`.
 """
 
 from contextlib import contextmanager
@@ -15,10 +15,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from accounts import ratelimit
-from accounts.lockout import too_many_attempts_response
-from accounts.services.passwords import change_password, reset_password, send_password_reset
-from accounts.services.signup import sign_up
+from accounts.security import ratelimit
+from accounts.security.lockout import too_many_attempts_response
+from accounts.users.passwords import change_password, reset_password, send_password_reset
+from accounts.users.signup import sign_up
 from api.authentication import model_user
 from api.serializers.account import (
     AcceptedSerializer,
@@ -46,7 +46,7 @@ def service_errors():
 
 
 def limit_request(request, flow):
-    """Count the request against the flow's limit (accounts.ratelimit: one counter per
+    """Count the request against the flow's limit (accounts.security.ratelimit: one counter per
     client address, shared with the HTML page); 429 `throttled` past it."""
     retry_after = ratelimit.request_limit_hit(request, flow=flow)
     if retry_after is not None:
@@ -54,7 +54,7 @@ def limit_request(request, flow):
 
 
 class ClientAddressThrottle(AnonRateThrottle):
-    """Per client address (from trusted proxies only, see accounts.client_ip), so reset
+    """Per client address (from trusted proxies only, see accounts.security.client_ip), so reset
     links cannot be tried at speed (reset and sign-up have limits of their own)."""
 
     rate = "20/hour"

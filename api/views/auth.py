@@ -1,6 +1,6 @@
 """/api/v1/auth/...: sign in, refresh, verify, logout, logout everywhere (device sessions).
 
-Thin views: the rules live in accounts.sessions.
+Thin views: the rules live in accounts.devices.sessions.
 """
 
 from django.contrib.auth import update_session_auth_hash
@@ -10,10 +10,11 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import auth, sessions
-from accounts.device_trust import trust_token_issue
+from accounts import auth
+from accounts.devices import sessions
+from accounts.devices.tokens import DeviceAccessToken
 from accounts.models import DeviceSession
-from accounts.tokens import DeviceAccessToken
+from accounts.security.device_trust import trust_token_issue
 from api.authentication import model_user
 from api.openapi import INVALID, error
 from api.serializers.sessions import (

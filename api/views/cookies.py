@@ -1,9 +1,9 @@
 """/api/v1/auth/csrf/ and /api/v1/auth/cookie/...: JWTs for browser apps, in cookies.
 
-The tokens are never in a body: HttpOnly cookies (accounts.cookies) carry them, and every
+The tokens are never in a body: HttpOnly cookies (accounts.devices.cookies) carry them, and every
 POST here needs the CSRF header, sign-in included (a login CSRF would sign the victim's
 browser into the attacker's account). Sign-in and sign-out go through accounts.auth; the
-rules are accounts.sessions'.
+rules are accounts.devices.sessions'.
 """
 
 from django.middleware.csrf import get_token
@@ -13,8 +13,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import auth, cookies, sessions
-from accounts.device_trust import trust_token_issue
+from accounts import auth
+from accounts.devices import cookies, sessions
+from accounts.security.device_trust import trust_token_issue
 from api.authentication import enforce_csrf
 from api.openapi import INVALID, error
 from api.serializers.sessions import (

@@ -6,7 +6,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import sessions
+from accounts.devices import sessions
 from accounts.models import DeviceSession
 from api.openapi import error
 from api.serializers.sessions import DeviceSessionSerializer

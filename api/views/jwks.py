@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.jwt_backend import get_token_backend
+from accounts.devices.signing import get_token_backend
 
 # Seconds clients and caches may keep the set; a new key is listed this long before use.
 JWKS_MAX_AGE = 300

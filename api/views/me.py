@@ -4,8 +4,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.profiles import get_profile
-from accounts.sessions import session_revoked
+from accounts.devices.sessions import session_revoked
+from accounts.users.profiles import get_profile
 from api.openapi import error
 from api.serializers.account import MeSerializer
 

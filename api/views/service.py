@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
-from accounts import sessions
+from accounts.devices import sessions
 from accounts.models import DeviceSession
 from api.api_keys import HasScope, ServiceView
 from api.openapi import INVALID, error

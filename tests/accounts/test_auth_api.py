@@ -13,9 +13,10 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpResponse
 from django.test import AsyncClient
 
-from accounts import auth, sessions
+from accounts import auth
+from accounts.devices import sessions
+from accounts.devices.tokens import decode_access
 from accounts.models import DeviceSession
-from accounts.tokens import decode_access
 from api.authentication import ClaimsUser
 from tests.accounts import auth_api_urls
 

@@ -30,8 +30,8 @@ def test_sessions_version_changes_session_auth_hash():
 
 @pytest.mark.django_db
 def test_saving_a_stale_user_object_never_undoes_a_sign_out_everywhere():
+    from accounts.devices.sessions import revoke_all_sessions
     from accounts.models import DeviceSession
-    from accounts.sessions import revoke_all_sessions
 
     user = UserFactory()
     stale = type(user).objects.get(pk=user.pk)

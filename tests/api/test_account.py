@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from accounts.models import AuthEvent
-from accounts.services.passwords import reset_link_context
+from accounts.users.passwords import reset_link_context
 
 User = get_user_model()
 NEW_PASSWORD = "a-brand-new-passphrase-42"

@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.device_trust import trust_token_read
 from accounts.models import AuthEvent, DeviceSession
+from accounts.security.device_trust import trust_token_read
 
 TOKEN_URL = "/api/v1/auth/token/"
 REFRESH_URL = "/api/v1/auth/token/refresh/"
@@ -519,7 +519,7 @@ def test_deleted_user_is_signed_out(sign_in, api_client, bearer, refresh, user):
 
 
 def test_rights_change_makes_old_access_tokens_stale(sign_in, api_client, bearer, refresh, user):
-    from accounts import session_state
+    from accounts.revocation import state as session_state
 
     first = sign_in().json()
     user.rights_version += 1

@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client
 
-from accounts.ip_binding import CLIENT_IP_CLAIM, client_ip_hash
-from accounts.tokens import decode_access
+from accounts.devices.ip_binding import CLIENT_IP_CLAIM, client_ip_hash
+from accounts.devices.tokens import decode_access
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +76,7 @@ def test_refresh_from_the_new_address_binds_the_new_token(
 def test_token_without_the_claim_is_refused_when_on(
     sign_in, api_client, bearer, bind_ip, monkeypatch
 ):
-    monkeypatch.setattr("accounts.tokens.client_ip_hash", lambda address: None)
+    monkeypatch.setattr("accounts.devices.tokens.client_ip_hash", lambda address: None)
     access = sign_in().json()["access"]
     assert CLIENT_IP_CLAIM not in decode_access(access).payload
     response = api_client.get(ME_URL, **bearer(access))

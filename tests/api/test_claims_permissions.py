@@ -1,18 +1,18 @@
 """Token claims (ACCOUNTS_TOKEN_CLAIMS), the claim permissions (api.permissions) and
-rights changes making earlier access tokens stale (accounts.rights)."""
+rights changes making earlier access tokens stale (accounts.devices.rights)."""
 
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ImproperlyConfigured
 
-from accounts.claims import RESERVED_CLAIMS, extra_claims
+from accounts.devices.claims import RESERVED_CLAIMS, extra_claims
+from accounts.devices.tokens import decode_access
 from accounts.models import User
-from accounts.tokens import decode_access
 from api.permissions import HasPermission, IsStaff, check_permission_classes
 
 pytestmark = pytest.mark.django_db
 
-DEFAULT_CLAIMS = "accounts.claims.permissions_and_roles"
+DEFAULT_CLAIMS = "accounts.devices.claims.permissions_and_roles"
 
 
 def claims(access):
@@ -25,7 +25,7 @@ def guarded_routes(settings, monkeypatch):
     (one process: local memory then answers like a shared cache), so a request's session
     check is a cache get and the query counts are those of a deployment."""
     settings.ROOT_URLCONF = "tests.api.urls_permissions"
-    monkeypatch.setattr("accounts.session_state.cache_is_shared", lambda: True)
+    monkeypatch.setattr("accounts.revocation.state.cache_is_shared", lambda: True)
 
 
 @pytest.fixture
@@ -292,7 +292,7 @@ def test_superuser_flag_change(session_and_state, user, api_client, bearer):
 
 def test_other_changes_keep_tokens(session_and_state, user, api_client, bearer):
     # A new password is not a change of rights, but it ends every session
-    # (tests/accounts/test_password_changes.py).
+    # (tests/accounts/users/test_password_changes.py).
     user.first_name = "Ada"
     user.save()
     response = api_client.get("/whoami/", **bearer(session_and_state["access"]))

@@ -5,8 +5,8 @@ a refresh token accepted in the access cookie."""
 import pytest
 from django.test import Client
 
+from accounts.devices.tokens import decode_access
 from accounts.models import DeviceSession
-from accounts.tokens import decode_access
 
 pytestmark = pytest.mark.django_db
 

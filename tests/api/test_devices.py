@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.test.utils import override_settings
 
 from accounts.models import DeviceSession
-from accounts.session_state import cache_is_shared
+from accounts.revocation.state import cache_is_shared
 
 DEVICES_URL = "/api/v1/devices/"
 ME_URL = "/api/v1/me/"

@@ -8,8 +8,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from accounts.jwt_keys import key_thumbprint
-from tests.accounts.test_jwt_backend import HS_SECRET, keys_for
+from accounts.devices.keys import key_thumbprint
+from tests.accounts.devices.test_signing import HS_SECRET, keys_for
 
 URL = "/.well-known/jwks.json"
 

@@ -88,8 +88,8 @@ def instances(tmp_path):
         "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECRET_KEY": settings.SECRET_KEY,
-        # Each instance keeps its per-process view (accounts.local_view): the rounds below
-        # check that a revocation reaches it before the revoking call returns.
+        # Each instance keeps its per-process view (accounts.revocation.process_view): the
+        # rounds below check that a revocation reaches it before the revoking call returns.
         "ACCOUNTS_LOCAL_VIEW": "true",
         "CACHE_KEY_PREFIX": settings.CACHES["default"].get("KEY_PREFIX", ""),
     }

@@ -15,7 +15,7 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.api_keys import revoke_api_key
+from accounts.apikeys.keys import revoke_api_key
 from accounts.models import ApiKey, AuthEvent
 from api.api_keys import ApiKeyAuthentication, HasScope, ServiceView
 

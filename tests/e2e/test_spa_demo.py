@@ -3,8 +3,8 @@ refresh after the access token expires, sign-out; JavaScript never sees a token.
 
 import pytest
 
+from accounts.devices.tokens import decode_access
 from accounts.models import DeviceSession
-from accounts.tokens import decode_access
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +28,7 @@ def assert_tokens_hidden_from_javascript(page):
 def short_access_tokens(settings, monkeypatch):
     """Access tokens that expire within the test, with no clock leeway to wait out."""
     settings.JWT_ACCESS_TOKEN_LIFETIME = ACCESS_LIFETIME
-    monkeypatch.setattr("accounts.jwt_backend.LEEWAY_SECONDS", 0)
+    monkeypatch.setattr("accounts.devices.signing.LEEWAY_SECONDS", 0)
 
 
 def test_spa_signs_in_survives_expiry_and_signs_out(

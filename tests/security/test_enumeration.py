@@ -175,7 +175,11 @@ def test_token_route_timing_does_not_reveal_unknown_or_inactive_users(
     passes; a real leak (no hash for one case, ~100x faster) fails every round. Bounded:
     at most 3 x 3 x 9 requests."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
-    settings.ACCOUNTS = {**settings.ACCOUNTS, "LOGIN_FAILURE_LIMIT": 10_000}
+    settings.ACCOUNTS = {
+        **settings.ACCOUNTS,
+        "LOGIN_FAILURE_LIMIT": 10_000,
+        "ADDRESS_FAILURE_LIMIT": 10_000,
+    }
     from django.contrib.auth import get_user_model
 
     for user in get_user_model().objects.all():  # re-hash the fixtures' passwords with Argon2

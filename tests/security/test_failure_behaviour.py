@@ -4,7 +4,7 @@ refresh leaves no half-made session.
 
 "Database down" is a connection that refuses to connect (`ensure_connection` raising the
 driver's OperationalError, as Django does for a closed port); the shared PostgreSQL
-server is never stopped. The Redis-down behaviour is tested with accounts/session_state.py.
+server is never stopped. The Redis-down behaviour is tested with accounts/revocation/state.py.
 """
 
 from contextlib import contextmanager
@@ -169,7 +169,7 @@ def test_crash_during_sign_in_leaves_no_session_and_keeps_the_replaced_one(
     """The session row is written, then issuing the pair crashes: nothing stays, and the
     earlier session of the same device (which the sign-in was replacing) is still live."""
     earlier = sign_in(device_id="phone-1").json()
-    with mock.patch("accounts.sessions.issue_pair", side_effect=_crash_on_issue):
+    with mock.patch("accounts.devices.sessions.issue_pair", side_effect=_crash_on_issue):
         response = http.post(
             "/api/v1/auth/token/",
             {"username": user.username, "password": password, "device_id": "phone-1"},
@@ -203,7 +203,7 @@ def test_crash_during_refresh_keeps_the_old_refresh_token_current(http, sign_in)
     before = DeviceSession.objects.values(*_ROTATED_FIELDS).get()
     body = {"refresh": pair["refresh"], "device_id": "phone-1"}
 
-    with mock.patch("accounts.sessions.issue_pair", side_effect=_crash_on_issue):
+    with mock.patch("accounts.devices.sessions.issue_pair", side_effect=_crash_on_issue):
         crashed = http.post("/api/v1/auth/token/refresh/", body, content_type="application/json")
     assert crashed.status_code == 500
     assert crashed.json()["code"] == "server_error"
@@ -243,7 +243,7 @@ def test_crash_during_sign_in_at_the_device_limit_evicts_nobody(
         "DEVICE_LIMIT_POLICY": "evict_oldest",
     }
     sign_in(device_id="phone-1")
-    with mock.patch("accounts.sessions.issue_pair", side_effect=_crash_on_issue):
+    with mock.patch("accounts.devices.sessions.issue_pair", side_effect=_crash_on_issue):
         response = http.post(
             "/api/v1/auth/token/",
             {"username": user.username, "password": password, "device_id": "laptop"},

@@ -16,8 +16,8 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
-from accounts import sessions
-from accounts.scopes import SCOPES
+from accounts.apikeys.scopes import SCOPES
+from accounts.devices import sessions
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
 

@@ -5,7 +5,7 @@ Every forged token carries the victim's real claims (a live `sub` and `sid`), so
 be accepted if the one defence under test were removed: the genuine tokens pass the same
 routes (`test_the_genuine_tokens_pass_every_route`). Refusals are 401 with the contract's
 code (introspection answers `{"active": false}`), never a 500.
-The backend-level checks of the same attacks are in tests/accounts/test_jwt_backend.py.
+The backend-level checks of the same attacks are in tests/accounts/devices/test_signing.py.
 """
 
 import hashlib
@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from accounts.jwt_backend import LEEWAY_SECONDS, get_token_backend
+from accounts.devices.signing import LEEWAY_SECONDS, get_token_backend
 from accounts.models import DeviceSession
 from tests.conftest import make_pem_key_pair
 from tests.security.conftest import DEVICE_ID, b64, hs_sign, unverified_claims
@@ -209,13 +209,13 @@ def test_expired_token_is_refused(victim, routes):
 
 
 def test_a_token_accepted_before_is_refused_once_it_expires(victim, routes, monkeypatch):
-    """Verified access tokens are remembered per process (accounts.tokens.decode_access);
+    """Verified access tokens are remembered per process (accounts.devices.tokens.decode_access);
     the expiry is still checked on every request."""
     soon = int(time.time()) + 30
     access = get_token_backend().encode({**victim.access_claims, "exp": soon})
     assert routes["me"](access).status_code == 200  # verified, now remembered
     later = soon + LEEWAY_SECONDS + 1
-    monkeypatch.setattr("accounts.tokens.time.time", lambda: later)
+    monkeypatch.setattr("accounts.devices.tokens.time.time", lambda: later)
     monkeypatch.setattr(
         "rest_framework_simplejwt.tokens.aware_utcnow",
         lambda: datetime.fromtimestamp(later, tz=UTC),

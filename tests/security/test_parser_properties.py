@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
 
-from accounts import sessions
-from accounts.api_keys import InvalidApiKeyError, authenticate_api_key
-from accounts.jwt_backend import MAX_NUMERIC_DATE, get_token_backend
-from accounts.tokens import decode_access, decode_any, decode_refresh
+from accounts.apikeys.keys import InvalidApiKeyError, authenticate_api_key
+from accounts.devices import sessions
+from accounts.devices.signing import MAX_NUMERIC_DATE, get_token_backend
+from accounts.devices.tokens import decode_access, decode_any, decode_refresh
 from api.parsers import json_depth
 
 pytestmark = pytest.mark.django_db

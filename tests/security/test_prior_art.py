@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from accounts.jwt_backend import get_token_backend
+from accounts.devices.signing import get_token_backend
 from accounts.models import AuthEvent, DeviceSession
 
 ME_URL = "/api/v1/me/"

@@ -12,7 +12,7 @@ import json
 import pytest
 from django.test import Client
 
-from accounts.jwt_backend import get_token_backend
+from accounts.devices.signing import get_token_backend
 from tests.security.conftest import DEVICE_ID
 
 pytestmark = pytest.mark.django_db

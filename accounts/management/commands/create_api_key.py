@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from accounts.api_keys import create_api_key
+from accounts.apikeys.keys import create_api_key
 
 
 class Command(BaseCommand):

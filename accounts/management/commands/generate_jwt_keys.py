@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.jwt_keys import EC_ALGORITHMS, RSA_ALGORITHMS, generate_key_pair
+from accounts.devices.keys import EC_ALGORITHMS, RSA_ALGORITHMS, generate_key_pair
 
 KEY_ALGORITHMS = sorted(RSA_ALGORITHMS) + list(EC_ALGORITHMS)
 # Safe in a file name and in a JWT_OLD_VERIFYING_KEYS entry (no "=", ",", "/").

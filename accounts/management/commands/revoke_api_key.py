@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.api_keys import revoke_api_key
+from accounts.apikeys.keys import revoke_api_key
 from accounts.models import ApiKey
 
 

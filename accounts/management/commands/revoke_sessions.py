@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts import sessions
+from accounts.devices import sessions
 from accounts.models import DeviceSession
 
 

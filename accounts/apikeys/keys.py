@@ -1,0 +1,322 @@
+"""API keys: issue, authenticate, revoke. Views, the admin, commands and tests call these.
+
+A key reads `kit_<prefix>_<secret>`: a fixed `kit_` so secret scanners find leaked keys
+(regex `KEY_REGEX`), a public 8-character prefix that finds the row, and a 40-character
+random secret. Only the HMAC-SHA256 of the whole key, keyed with
+`settings.API_KEY_HASH_SECRET`, is stored.
+
+Speed: with a shared cache (Redis), a known key's state is cached under its prefix, so a
+request with it makes no database query. The database stays the source of truth:
+revocation writes the revoked state through to the cache after commit, a miss re-reads
+the row and repopulates with `cache.add` (which never overwrites a fresher write), and a
+cache error falls back to the database instead of failing open (one warning), and a
+revocation that could not be written through is replayed into the cache before it is
+trusted again (accounts.revocation.state.repair_cache). A per-process cache
+(local memory) cannot be written through across workers, so with one the cache is not
+used for keys at all: one SELECT per request, and revocation is still immediate.
+
+Floods: failed keys are counted per client address (ACCOUNTS["API_KEY_FAILURE_RATE"]);
+past the limit a key that would need a database lookup is refused before it, and every
+further failure, with ApiKeyThrottledError (429). Refusals are audited at most once a
+minute per prefix and reason, and an unknown prefix (random keys) at most once a minute
+per client address, so neither a retrying client nor a flood of made-up keys fills the
+audit table.
+"""
+
+import functools
+import hashlib
+import hmac
+import re
+import string
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+
+from accounts.models import ApiKey, AuthEvent
+from accounts.revocation import process_view
+from accounts.revocation import state as session_state
+from accounts.security import ratelimit
+from accounts.security.audit import record_event
+
+PREFIX_LENGTH = 8
+SECRET_LENGTH = 40
+# What secret scanners (GitHub, gitleaks, trufflehog) should look for.
+KEY_REGEX = r"\bkit_[a-z0-9]{8}_[A-Za-z0-9]{40}\b"
+_KEY_PATTERN = re.compile(r"kit_([a-z0-9]{8})_[A-Za-z0-9]{40}")
+
+# Seconds a key's state stays cached (bounds staleness only if a write-through failed).
+CACHE_TIMEOUT = 300
+# Seconds between two writes of `last_used_at`, and between two audit rows for the same
+# refused prefix (a client retrying a bad key should not flood the audit table).
+LAST_USED_INTERVAL = 60
+REFUSAL_AUDIT_INTERVAL = 60
+# The ratelimit flow of failed keys (per client address, ACCOUNTS["API_KEY_FAILURE_RATE"]).
+FAILURE_FLOW = "api_key_failures"
+
+# The row's fields the authentication path needs; cached as a plain dict.
+_STATE_FIELDS = (
+    "id",
+    "name",
+    "prefix",
+    "hashed_secret",
+    "scopes",
+    "owner_id",
+    "created_at",
+    "expires_at",
+    "revoked_at",
+)
+
+
+class InvalidApiKeyError(Exception):
+    """Unknown, revoked, expired, malformed or wrong secret: callers cannot tell which."""
+
+
+class ApiKeyThrottledError(InvalidApiKeyError):
+    """Too many failed keys from this client address: try again in `retry_after` seconds.
+    A refusal like any other to a caller that catches only InvalidApiKeyError."""
+
+    def __init__(self, retry_after):
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def hash_api_key(raw_key):
+    """HMAC-SHA256 of the full key, keyed with API_KEY_HASH_SECRET (hex)."""
+    mac = _keyed_hmac(settings.API_KEY_HASH_SECRET).copy()
+    mac.update(raw_key.encode())
+    return mac.hexdigest()
+
+
+@functools.lru_cache(maxsize=2)
+def _keyed_hmac(secret):
+    """The HMAC state after the key (a copy of it skips keying it again on every request)."""
+    return hmac.new(secret.encode(), digestmod=hashlib.sha256)
+
+
+def create_api_key(*, name, scopes, owner=None, expires_at=None, actor=""):
+    """Create a key; return `(api_key, raw_key)`. The raw key exists only in the return
+    value: show it once and forget it. Raises ValidationError for bad input."""
+    api_key = ApiKey(name=name, scopes=list(scopes), owner=owner, expires_at=expires_at)
+    return api_key, issue_api_key(api_key, actor=actor)
+
+
+def issue_api_key(api_key, *, actor=""):
+    """Give an unsaved ApiKey its prefix and hashed secret, validate and save it (with its
+    audit event); return the raw key. The admin calls this with the instance its form
+    built; everything else calls `create_api_key`."""
+    prefix = get_random_string(PREFIX_LENGTH, string.ascii_lowercase + string.digits)
+    secret = get_random_string(SECRET_LENGTH, string.ascii_letters + string.digits)
+    raw_key = f"kit_{prefix}_{secret}"
+    api_key.prefix = prefix
+    api_key.hashed_secret = hash_api_key(raw_key)
+    api_key.full_clean()
+    with transaction.atomic():
+        api_key.save()
+        _audit(AuthEvent.Kind.API_KEY_CREATED, api_key, actor=actor)
+    # No cache write needed: unknown prefixes are never cached.
+    return raw_key
+
+
+def revoke_api_key(api_key, *, actor=""):
+    """Revoke a key for good. Returns False when it was already revoked.
+
+    After commit the revoked state is written to the cache, so the next request on every
+    instance refuses the key even if it was cached a moment ago."""
+    now = timezone.now()
+    with transaction.atomic():
+        updated = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
+            revoked_at=now
+        )
+        if updated:
+            api_key.revoked_at = now
+            _audit(AuthEvent.Kind.API_KEY_REVOKED, api_key, actor=actor)
+        else:
+            api_key.refresh_from_db(fields=["revoked_at"])
+        state = _state_of(api_key)
+        # Written even when it was already revoked: repairs a write-through that failed.
+        transaction.on_commit(lambda: _write_revocation(state))
+    return bool(updated)
+
+
+def save_api_key(api_key):
+    """Save an edited key (name, owner) and drop its cached state after commit."""
+    api_key.full_clean()
+    api_key.save()
+    transaction.on_commit(lambda: _forget(api_key.prefix))
+
+
+def authenticate_api_key(raw_key, *, request=None):
+    """The active ApiKey for a raw key, or InvalidApiKeyError (ApiKeyThrottledError once
+    the client address has sent too many bad keys). The secret is compared in constant
+    time; `last_used_at` is written at most once a minute."""
+    match = _KEY_PATTERN.fullmatch(raw_key)
+    if match is None:
+        _count_failure(request)
+        raise InvalidApiKeyError
+    prefix = match[1]
+    state = _load_state(prefix, request)
+    if state is None:
+        _refuse(prefix, "unknown_prefix", request)
+    if not hmac.compare_digest(hash_api_key(raw_key), state["hashed_secret"]):
+        _refuse(prefix, "wrong_secret", request)
+    if state["revoked_at"] is not None:
+        _refuse(prefix, "revoked", request)
+    if state["expires_at"] is not None and state["expires_at"] <= timezone.now():
+        _refuse(prefix, "expired", request)
+    api_key = ApiKey(**state)
+    api_key._state.adding = False
+    _record_use(api_key.pk)
+    return api_key
+
+
+@receiver(pre_delete, sender=get_user_model(), dispatch_uid="revoke_api_keys_of_deleted_user")
+def _revoke_keys_of_deleted_owner(sender, instance, **kwargs):
+    """Deleting a user revokes the keys they own (the rows stay, owner emptied)."""
+    for api_key in ApiKey.objects.filter(owner=instance, revoked_at__isnull=True):
+        revoke_api_key(api_key, actor=f"owner deleted: {instance.get_username()}")
+
+
+# --- cache --------------------------------------------------------------------------------
+
+
+def _cache_key(prefix):
+    return f"apikey:{prefix}"
+
+
+def _state_from_db(prefix):
+    """The key's state (one query on a cache miss), or None for an unknown prefix."""
+    return ApiKey.objects.filter(prefix=prefix).values(*_STATE_FIELDS).first()
+
+
+def _state_of(api_key):
+    return {field: getattr(api_key, field) for field in _STATE_FIELDS}
+
+
+def _load_state(prefix, request):
+    def load():
+        # Only a key that is not in the cache costs a query: a client past its failure
+        # limit gets no more of them.
+        if request is not None:
+            retry_after = ratelimit.rate_limit_reached(
+                flow=FAILURE_FLOW, key=_address(request), rate=_failure_rate()
+            )
+            if retry_after is not None:
+                raise ApiKeyThrottledError(retry_after)
+        return _state_from_db(prefix)
+
+    # Unknown prefixes come back None, which read_through never keeps.
+    return session_state.read_through(_cache_key(prefix), load, lambda state: CACHE_TIMEOUT)
+
+
+def _write_revocation(state):
+    if not session_state.cache_is_shared():
+        return
+    try:
+        cache.set(_cache_key(state["prefix"]), state, CACHE_TIMEOUT)
+    except Exception:
+        # Replayed by repair_cache before this process trusts the cache again.
+        session_state.note_cache_error("write of a revocation")
+    process_view.invalidate([_cache_key(state["prefix"])])
+
+
+def write_recent_revocations(now):
+    """Write the state of every key revoked within CACHE_TIMEOUT (a cached "active" state
+    lives that long) into the cache; returns how many. Called by repair_cache."""
+    if not session_state.cache_is_shared():
+        return 0
+    since = now - timedelta(seconds=CACHE_TIMEOUT)
+    states = ApiKey.objects.filter(revoked_at__gte=since).order_by().values(*_STATE_FIELDS)
+    entries = {_cache_key(state["prefix"]): state for state in states}
+    if entries:
+        cache.set_many(entries, CACHE_TIMEOUT)
+    return len(entries)
+
+
+def _forget(prefix):
+    if not session_state.cache_is_shared():
+        return
+    try:
+        cache.delete(_cache_key(prefix))
+    except Exception:
+        session_state.note_cache_error("delete")
+    process_view.invalidate([_cache_key(prefix)])
+
+
+# --- use and refusal ---------------------------------------------------------------------
+
+
+def _record_use(api_key_id):
+    """Write `last_used_at` at most once a minute: a per-process clock and a cache.add gate
+    save the round trip and the query, and the conditional UPDATE keeps the promise when
+    the cache is down or per process."""
+    if not session_state.due_once_a_while(f"apikey:{api_key_id}", LAST_USED_INTERVAL):
+        return
+    try:
+        due = cache.add(f"apikey:used:{api_key_id}", True, LAST_USED_INTERVAL)
+    except Exception:
+        due = True
+    if due:
+        now = timezone.now()
+        ApiKey.objects.filter(pk=api_key_id).filter(
+            Q(last_used_at__isnull=True)
+            | Q(last_used_at__lte=now - timedelta(seconds=LAST_USED_INTERVAL))
+        ).update(last_used_at=now)
+
+
+def _address(request):
+    return ratelimit.client_address(request) if request is not None else ""
+
+
+def _failure_rate():
+    return settings.ACCOUNTS["API_KEY_FAILURE_RATE"]
+
+
+def _count_failure(request):
+    """Count a failed key of this client address; ApiKeyThrottledError past the limit.
+    Without a request (code, commands) there is no client to hold back."""
+    if request is None:
+        return
+    retry_after = ratelimit.rate_limit_hit(
+        flow=FAILURE_FLOW, key=_address(request), rate=_failure_rate()
+    )
+    if retry_after is not None:
+        raise ApiKeyThrottledError(retry_after)
+
+
+def _refuse(prefix, reason, request):
+    """Audit a refused key (the prefix only, never the secret), count the failure, and
+    raise InvalidApiKeyError (or ApiKeyThrottledError past the client's limit).
+
+    One row a minute per prefix and reason; for unknown prefixes, which a flood of made-up
+    keys makes up by the thousand, one row a minute per client address."""
+    if reason == "unknown_prefix":
+        audit_key = f"apikey:refused:address:{_address(request)}"
+    else:
+        audit_key = f"apikey:refused:{prefix}:{reason}"
+    try:
+        due = cache.add(audit_key, True, REFUSAL_AUDIT_INTERVAL)
+    except Exception:
+        due = True
+    if due:
+        record_event(AuthEvent.Kind.API_KEY_REFUSED, request=request, prefix=prefix, reason=reason)
+    _count_failure(request)
+    raise InvalidApiKeyError
+
+
+def _audit(kind, api_key, *, actor):
+    record_event(
+        kind,
+        username=api_key.owner.get_username() if api_key.owner_id else "",
+        actor=actor,
+        prefix=api_key.prefix,
+        name=api_key.name,
+        scopes=api_key.scopes,
+    )

@@ -1,0 +1,610 @@
+"""Device sessions: sign in, refresh, revoke, check. Every view, admin action, command and
+signal goes through these functions; none re-implements their rules.
+
+Errors are DRF exceptions carrying the contract's codes, so an API view lets them through
+and the error handler renders `{"code", "detail", ...}`.
+"""
+
+import contextlib
+import re
+import unicodedata
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.signals import user_logged_in
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from rest_framework import exceptions, serializers
+from rest_framework_simplejwt.exceptions import TokenError
+
+from accounts.devices.tokens import (
+    RIGHTS_VERSION_CLAIM,
+    DeviceAccessToken,
+    TokenPair,
+    decode_any,
+    decode_refresh,
+    issue_pair,
+    new_jti,
+    refresh_lifetime,
+)
+from accounts.models import AuthEvent, DeviceSession
+from accounts.revocation import state as session_state
+from accounts.security.audit import record_event
+from accounts.security.lockout import lockout_message
+from api.exceptions import TooManyAttempts
+
+Reason = DeviceSession.RevokeReason
+DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_TOUCH_INTERVAL = 60  # seconds between last_used_at writes by access-token requests
+_MAX_NAME = DeviceSession._meta.get_field("name").max_length
+_MAX_USER_AGENT = DeviceSession._meta.get_field("user_agent").max_length
+
+# --- errors (the contract's codes) ------------------------------------------------------
+
+
+def token_invalid():
+    return exceptions.AuthenticationFailed(
+        "The token is invalid, malformed, expired or of the wrong type.", code="token_invalid"
+    )
+
+
+def session_revoked():
+    return exceptions.AuthenticationFailed(
+        "This device session has ended; sign in again.", code="session_revoked"
+    )
+
+
+class DeviceLimitReached(exceptions.PermissionDenied):
+    default_code = "device_limit_reached"
+
+    def __init__(self, devices):
+        super().__init__(
+            {
+                "detail": "The device limit is reached: sign out one of your devices first.",
+                "devices": devices,
+            },
+            code=self.default_code,
+        )
+
+
+# --- small helpers ----------------------------------------------------------------------
+
+
+def _config(name):
+    return settings.ACCOUNTS[name]
+
+
+def _client_ip(request):
+    if request is None:
+        return None
+    return getattr(request, "client_ip", None) or request.META.get("REMOTE_ADDR") or None
+
+
+def _user_agent(request):
+    return "" if request is None else request.META.get("HTTP_USER_AGENT", "")[:_MAX_USER_AGENT]
+
+
+_PLATFORMS = (
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("Macintosh", "Mac"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+
+
+# Invisible characters that make a name display as another one in a device list: format
+# characters (Cf: bidi overrides and isolates, zero-width ones, BOM), lone surrogates (Cs),
+# and controls and line/paragraph separators (Cc, Zl, Zp), which become spaces.
+_NAME_DROPPED = frozenset({"Cf", "Cs"})
+_NAME_SPACES = frozenset({"Cc", "Zl", "Zp"})
+
+
+def device_name_clean(name: str) -> str:
+    """`name` without invisible or control characters, whitespace runs as one space."""
+    kept = (
+        " " if unicodedata.category(char) in _NAME_SPACES else char
+        for char in name
+        if unicodedata.category(char) not in _NAME_DROPPED
+    )
+    return " ".join("".join(kept).split())[:_MAX_NAME].rstrip()
+
+
+def device_name_from_user_agent(user_agent):
+    """A readable default name: "Firefox on Linux", or the User-Agent's first word."""
+    platform = next((name for marker, name in _PLATFORMS if marker in user_agent), "")
+    browser = next((name for marker, name in _BROWSERS if marker in user_agent), "")
+    if platform and browser:
+        return f"{browser} on {platform}"
+    if platform or browser:
+        return platform or browser
+    return device_name_clean(user_agent).split(" ", 1)[0] or "Unknown device"
+
+
+def _iso(moment):
+    """ISO 8601 UTC as the API writes it elsewhere (DRF's format, with a Z)."""
+    return serializers.DateTimeField().to_representation(moment)
+
+
+def _session_max_age():
+    """The absolute cap on a device session's life, whatever its refreshes."""
+    return timedelta(seconds=_config("SESSION_MAX_AGE"))
+
+
+def _refresh_expiry(now, created_at):
+    """A full refresh lifetime from now, within the session's absolute cap."""
+    return min(now + refresh_lifetime(), created_at + _session_max_age())
+
+
+def active_sessions(user):
+    """The user's active device sessions, most recently used first."""
+    return DeviceSession.objects.filter(
+        user_id=user.pk, revoked_at__isnull=True, refresh_expires_at__gt=timezone.now()
+    ).order_by("-last_used_at")
+
+
+def _audit_revoked(sessions, *, reason, actor, request, user=None):
+    for session in sessions:
+        record_event(
+            AuthEvent.Kind.SESSION_REVOKED,
+            request=request,
+            user=user if user is not None else session.user,
+            actor=actor,
+            session_id=session.pk,
+            reason=str(reason),
+        )
+
+
+def _revoke_rows(sessions, *, reason, actor="", request=None, user=None):
+    """Revoke these rows (in the caller's transaction), audit, and write through."""
+    ids = [s.pk for s in sessions]
+    if not ids:
+        return 0
+    now = timezone.now()
+    DeviceSession.objects.filter(pk__in=ids).update(revoked_at=now, revoke_reason=reason)
+    for session in sessions:
+        session.revoked_at, session.revoke_reason = now, reason
+    _audit_revoked(sessions, reason=reason, actor=actor, request=request, user=user)
+    session_state.mark_revoked(ids)
+    return len(ids)
+
+
+# --- sign-in ----------------------------------------------------------------------------
+
+
+def sign_in(*, request, user, device_id=None, device_name="", revoke_device_id=None):
+    """Open a device session for an authenticated `user`: -> (session, TokenPair).
+
+    One transaction holding the user's row lock, so concurrent sign-ins queue and the
+    device limit holds. The same `device_id` replaces its old session; `revoke_device_id`
+    (one of the user's active sessions) is revoked in the same transaction. At the limit,
+    policy `reject` raises DeviceLimitReached and `evict_oldest` revokes the least recently
+    used session.
+    """
+    device_id = device_id or uuid.uuid4().hex
+    user_agent = _user_agent(request)
+    try:
+        with transaction.atomic():
+            user = get_user_model().objects.select_for_update().get(pk=user.pk)
+            now = timezone.now()
+            live = list(
+                DeviceSession.objects.filter(user=user, revoked_at__isnull=True)
+                .select_related("user")
+                .order_by("last_used_at")
+            )
+            # Same device: the old session goes, whether or not its refresh has expired.
+            _revoke_rows(
+                [s for s in live if s.device_id == device_id],
+                reason=Reason.REPLACED,
+                request=request,
+                user=user,
+            )
+            active = [s for s in live if s.device_id != device_id and s.refresh_expires_at > now]
+            if revoke_device_id is not None:
+                lost = [s for s in active if str(s.pk) == str(revoke_device_id)]
+                if not lost:
+                    raise exceptions.ValidationError(
+                        {"revoke_device_id": ["Not one of your active device sessions."]}
+                    )
+                _revoke_rows(lost, reason=Reason.USER, request=request, user=user)
+                active.remove(lost[0])
+            _enforce_device_limit(active, request=request, user=user)
+
+            session = DeviceSession(
+                user=user,
+                device_id=device_id,
+                # Cleaned wherever it comes from; a name left empty gets the default.
+                name=device_name_clean(device_name) or device_name_from_user_agent(user_agent),
+                user_agent=user_agent,
+                ip_address=_client_ip(request),
+                created_at=now,
+                last_used_at=now,
+                refresh_jti=new_jti(),
+            )
+            session.refresh_expires_at = _refresh_expiry(now, now)
+            session.save(force_insert=True)
+            pair = issue_pair(session, user, now=now)
+            record_event(
+                AuthEvent.Kind.LOGIN_SUCCEEDED, request=request, user=user, session_id=session.pk
+            )
+            user_logged_in.send(
+                sender=user.__class__, request=getattr(request, "_request", request), user=user
+            )
+            session_state.remember_new_session(session, user)
+            _mark_touched(session.pk)
+    except DeviceLimitReached:
+        record_event(AuthEvent.Kind.DEVICE_LIMIT_REACHED, request=request, user=user)
+        raise
+    return session, pair
+
+
+def _enforce_device_limit(active, *, request, user):
+    limit = _config("MAX_DEVICES")
+    if not limit or len(active) < limit:
+        return
+    if _config("DEVICE_LIMIT_POLICY") == "evict_oldest":
+        # `active` is ordered least recently used first.
+        evicted = active[: len(active) - limit + 1]
+        _revoke_rows(evicted, reason=Reason.DEVICE_LIMIT, request=request, user=user)
+        return
+    raise DeviceLimitReached(
+        [
+            {"id": str(s.pk), "name": s.name, "last_used_at": _iso(s.last_used_at)}
+            for s in sorted(active, key=lambda s: s.last_used_at, reverse=True)
+        ]
+    )
+
+
+def authenticate_credentials(*, request, username, password, device_trust_token=None):
+    """The active user these credentials belong to, for every API sign-in path.
+
+    Django's authenticate() runs the backends (the lockout first: a locked client is
+    refused before any password is hashed). Unknown user, inactive user and wrong password
+    are one error, `invalid_credentials`; a lockout is 429 `too_many_attempts`.
+    """
+    django_request = getattr(request, "_request", request)
+    # The trust token goes to the backends only when there is one: a product's backend
+    # that takes no such argument is then still asked about plain credentials.
+    extra = {"device_trust_token": device_trust_token} if device_trust_token else {}
+    user = authenticate(django_request, username=username, password=password, **extra)
+    if user is not None:
+        return user
+    retry_after = getattr(django_request, "lockout_retry_after", None)
+    if retry_after is not None:
+        raise TooManyAttempts(retry_after, lockout_message(retry_after))
+    record_event(AuthEvent.Kind.LOGIN_FAILED, request=request, username=username or "")
+    raise exceptions.AuthenticationFailed(
+        "Unable to sign in with these credentials.", code="invalid_credentials"
+    )
+
+
+# --- refresh ----------------------------------------------------------------------------
+
+
+def _parse_refresh(raw_refresh):
+    try:
+        return decode_refresh(raw_refresh)
+    except TokenError as exc:
+        raise token_invalid() from exc
+
+
+def refresh(*, request, raw_refresh, device_id):
+    """Rotate: a new pair for the session of `raw_refresh` -> (session, TokenPair).
+
+    The session and its user are read, the new pair issued, and only then is the rotation
+    written, by one conditional `update()` that matches only while `raw_refresh` is still
+    the session's current refresh token of a live session: of two concurrent exchanges of
+    one token only one can match, and a crash while issuing has written nothing, so the old
+    token stays current. When nothing matches, `_refresh_refused` says why.
+    """
+    token = _parse_refresh(raw_refresh)
+    now = timezone.now()
+    session = _live_session(token, device_id=device_id, now=now)
+    if session is not None:
+        session.previous_refresh_jti = token.jti
+        session.refresh_jti = new_jti()
+        session.rotated_at = session.last_used_at = now
+        session.ip_address = _client_ip(request)
+        session.refresh_expires_at = _refresh_expiry(now, session.created_at)
+        pair = issue_pair(session, session.user, now=now)
+        if _rotate(session, token=token, now=now):
+            # The rotation wrote last_used_at: this process skips the next minute's write.
+            # Not the shared mark (a round trip per refresh); another worker may write it
+            # once more.
+            session_state.due_once_a_while(_touch_key(session.pk), _TOUCH_INTERVAL)
+            return session, pair
+    return _refresh_refused(token, request=request, device_id=device_id, now=now)
+
+
+def _live_session(token, *, device_id, now):
+    """The session (its user loaded) whose current refresh token `token` is, live, of an
+    active user, on this device; or None. Read by primary key and checked here: composing
+    the conditions into the query cost the ORM more than the database work."""
+    try:
+        session = DeviceSession.objects.select_related("user").get(pk=token.session_id)
+    except DeviceSession.DoesNotExist:
+        return None
+    live = (
+        str(session.user_id) == token["sub"]
+        and session.user.is_active
+        and session.device_id == device_id
+        and session.refresh_jti == token.jti
+        and session.revoked_at is None
+        and session.refresh_expires_at > now
+    )
+    return session if live else None
+
+
+_ROTATED = (
+    "refresh_jti",
+    "previous_refresh_jti",
+    "rotated_at",
+    "last_used_at",
+    "ip_address",
+    "refresh_expires_at",
+)
+
+
+def _rotate(session, *, token, now):
+    """Write the rotation of `session` (its new values set) if `token` is still its current
+    refresh token and it is still live. True when written. The condition is on the
+    session's own row only (no join), so a concurrent exchange that changed it first makes
+    this one match nothing: PostgreSQL re-checks it on the row it waited for."""
+    return bool(
+        DeviceSession.objects.filter(
+            pk=session.pk,
+            refresh_jti=token.jti,
+            revoked_at__isnull=True,
+            refresh_expires_at__gt=now,
+        ).update(**{name: getattr(session, name) for name in _ROTATED})
+    )
+
+
+def _pair_for(session_id, *, now):
+    session = DeviceSession.objects.select_related("user").filter(pk=session_id).first()
+    if session is None or not session.is_active or not session.user.is_active:
+        raise session_revoked()
+    return session, issue_pair(session, session.user, now=now)
+
+
+def _refresh_refused(token, *, request, device_id, now):
+    session = DeviceSession.objects.select_related("user").filter(pk=token.session_id).first()
+    if session is None or str(session.user_id) != token["sub"] or not session.user.is_active:
+        raise session_revoked()
+    if session.revoked_at is not None or session.refresh_expires_at <= now:
+        raise session_revoked()
+    if session.device_id != device_id:
+        record_event(
+            AuthEvent.Kind.DEVICE_MISMATCH,
+            request=request,
+            user=session.user,
+            session_id=session.pk,
+        )
+        raise exceptions.AuthenticationFailed(
+            "This refresh token was issued to another device.", code="device_mismatch"
+        )
+    if token.jti == session.refresh_jti:
+        # Current token and right device, yet the UPDATE lost: a revocation got in first.
+        raise session_revoked()
+    grace = _config("REFRESH_REUSE_GRACE_SECONDS")
+    if (
+        grace > 0
+        and token.jti == session.previous_refresh_jti
+        and session.rotated_at is not None
+        and session.rotated_at > now - timedelta(seconds=grace)
+    ):
+        # The app lost the answer to its last exchange and retries: a fresh pair for the
+        # same session. `rotated_at` stays, so the window does not slide.
+        with transaction.atomic():
+            resent = DeviceSession.objects.filter(
+                pk=session.pk, refresh_jti=session.refresh_jti, revoked_at__isnull=True
+            ).update(refresh_jti=new_jti(), last_used_at=now)
+            if resent:
+                return _pair_for(session.pk, now=now)
+    with transaction.atomic():
+        record_event(
+            AuthEvent.Kind.REFRESH_REUSED, request=request, user=session.user, session_id=session.pk
+        )
+        revoke_session(session, reason=Reason.REFRESH_REUSED, request=request)
+    raise exceptions.AuthenticationFailed(
+        "This refresh token was already used; the device session is now signed out.",
+        code="refresh_reused",
+    )
+
+
+# --- checks -----------------------------------------------------------------------------
+
+
+def check_access(token):
+    """Refuse an access token whose session has ended or whose rights are stale.
+
+    One cache get with a shared cache, one query otherwise. Raises AuthenticationFailed
+    (`session_revoked`, `token_stale`); returns the SessionState.
+    """
+    state = session_state.get_session_state(token.session_id)
+    if (
+        state is not None
+        and state.active
+        # A stale rights version, or an entry cached before it carried the user id.
+        and (state.rights_version != token.get(RIGHTS_VERSION_CLAIM) or state.user_id is None)
+    ):
+        state = session_state.get_session_state(token.session_id, refresh=True)
+    if state is None or not state.active or str(state.user_id) != token["sub"]:
+        # Also a session of another user: a `sid` is bound to its `sub`.
+        raise session_revoked()
+    if state.rights_version != token.get(RIGHTS_VERSION_CLAIM):
+        raise exceptions.AuthenticationFailed(
+            "Your rights changed since this token was issued; refresh it.", code="token_stale"
+        )
+    touch(token.session_id)
+    return state
+
+
+def verify_token(raw):
+    """Any token of the kit, fully checked: signature, expiry, type, and its device session
+    (an access token's rights too; a refresh token only while it is the current one).
+    Returns the token; raises AuthenticationFailed with the contract's code."""
+    try:
+        token = decode_any(raw)
+    except TokenError as exc:
+        raise token_invalid() from exc
+    if isinstance(token, DeviceAccessToken):
+        check_access(token)
+    else:
+        check_refresh(raw)
+    return token
+
+
+def check_refresh(raw_refresh):
+    """Verify a refresh token without using it: valid only while it is the session's
+    current one. Returns the token; raises token_invalid / session_revoked."""
+    token = _parse_refresh(raw_refresh)
+    session = DeviceSession.objects.filter(
+        pk=token.session_id, user_id=token["sub"], user__is_active=True
+    ).first()
+    if session is None or not session.is_active:
+        raise session_revoked()
+    if session.refresh_jti != token.jti:
+        raise token_invalid()
+    return token
+
+
+def _touch_key(session_id):
+    return f"devsess:touched:{session_id}"
+
+
+def _mark_touched(session_id):
+    # A missed mark only costs one extra UPDATE.
+    with contextlib.suppress(Exception):
+        cache.set(_touch_key(session_id), 1, _TOUCH_INTERVAL)
+
+
+def touch(session_id):
+    """Write last_used_at at most once a minute per session: a per-process clock first (no
+    round trip), then a shared cache key (no query)."""
+    if not session_state.due_once_a_while(_touch_key(session_id), _TOUCH_INTERVAL):
+        return
+    try:
+        first = cache.add(_touch_key(session_id), 1, _TOUCH_INTERVAL)
+    except Exception:
+        return
+    if first:
+        DeviceSession.objects.filter(pk=session_id).update(last_used_at=timezone.now())
+
+
+# --- revocation -------------------------------------------------------------------------
+
+
+def revoke_session(session_or_id, *, reason, actor="", request=None):
+    """Revoke one device session. True when it was live, False when already ended."""
+    with transaction.atomic():
+        session_id = getattr(session_or_id, "pk", session_or_id)
+        session = (
+            DeviceSession.objects.select_for_update()
+            .select_related("user")
+            .filter(pk=session_id, revoked_at__isnull=True)
+            .first()
+        )
+        if session is None:
+            return False
+        _revoke_rows([session], reason=reason, actor=actor, request=request, user=session.user)
+    if isinstance(session_or_id, DeviceSession):
+        session_or_id.revoked_at, session_or_id.revoke_reason = session.revoked_at, reason
+    return True
+
+
+def current_session_id(request):
+    """The device session a request is authenticated by (its access token's `sid`), or
+    None for a browser session, an API key or an anonymous request."""
+    return getattr(getattr(request, "auth", None), "session_id", None)
+
+
+def revoke_all_sessions(user, *, reason, actor="", keep_session_id=None, request=None):
+    """Revoke every live device session of `user` (but `keep_session_id`) and end their
+    Django browser sessions by bumping `sessions_version`. Returns how many were revoked.
+
+    A browser caller that should stay signed in calls `update_session_auth_hash` after.
+    """
+    with transaction.atomic():
+        get_user_model().objects.filter(pk=user.pk).update(
+            sessions_version=F("sessions_version") + 1
+        )
+        sessions = list(
+            DeviceSession.objects.select_for_update()
+            .filter(user_id=user.pk, revoked_at__isnull=True)
+            .exclude(pk=keep_session_id)
+        )
+        count = _revoke_rows(sessions, reason=reason, actor=actor, request=request, user=user)
+    user.refresh_from_db(fields=["sessions_version"])
+    return count
+
+
+def logout(*, request, session_id):
+    """Sign out one device session (nothing to do when it already ended)."""
+    with transaction.atomic():
+        session = DeviceSession.objects.select_related("user").filter(pk=session_id).first()
+        if session is not None and revoke_session(session, reason=Reason.LOGOUT, request=request):
+            record_event(
+                AuthEvent.Kind.LOGOUT, request=request, user=session.user, session_id=session.pk
+            )
+
+
+def logout_with_refresh(*, request, raw_refresh):
+    """Sign out the session of a refresh token (for an app whose access token expired)."""
+    token = _parse_refresh(raw_refresh)
+    logout(request=request, session_id=token.session_id)
+
+
+def revoke_sessions_of_deleted_user(user):
+    """Before a user row is deleted (its sessions cascade): write the revocations through
+    and audit them by name only, as the user row is about to go."""
+    ids = list(
+        DeviceSession.objects.filter(user_id=user.pk, revoked_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+    for session_id in ids:
+        record_event(
+            AuthEvent.Kind.SESSION_REVOKED,
+            username=user.get_username(),
+            session_id=session_id,
+            reason=str(Reason.USER_DELETED),
+        )
+    session_state.mark_revoked(ids)
+
+
+__all__ = [
+    "DEVICE_ID_PATTERN",
+    "DeviceLimitReached",
+    "TokenPair",
+    "active_sessions",
+    "authenticate_credentials",
+    "check_access",
+    "check_refresh",
+    "current_session_id",
+    "device_name_clean",
+    "device_name_from_user_agent",
+    "logout",
+    "logout_with_refresh",
+    "refresh",
+    "revoke_all_sessions",
+    "revoke_session",
+    "revoke_sessions_of_deleted_user",
+    "session_revoked",
+    "sign_in",
+    "token_invalid",
+    "touch",
+    "verify_token",
+]

@@ -1,0 +1,94 @@
+"""Forms of the HTML pages. They check the shape of the input; the rules are in
+accounts.users, whose errors they show next to the field they belong to. Every form
+that checks a password does so behind the lockout (accounts.security.lockout)."""
+
+from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.core.exceptions import ValidationError
+
+from accounts.security.lockout import lockout_message, verify_password
+
+
+class LockoutFormMixin:
+    """For AuthenticationForm and its subclasses: a sign-in refused by the lockout shows
+    the lockout message instead of "wrong username or password" (LockoutMiddleware turns
+    the response into a 429 with Retry-After)."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except ValidationError:
+            retry_after = getattr(self.request, "lockout_retry_after", None)
+            if retry_after is None:
+                raise
+            raise ValidationError(lockout_message(retry_after), code="too_many_attempts") from None
+
+
+class LockoutAdminAuthenticationForm(LockoutFormMixin, AdminAuthenticationForm):
+    """The sign-in form of /admin/login/."""
+
+
+class LockoutPasswordChangeMixin:
+    """For PasswordChangeForm and its subclasses: the old password is checked behind the
+    lockout (failures count, a locked account is refused without hashing). The form needs
+    the request: pass `request=` when building it (a PasswordChangeView subclass's
+    get_form_kwargs)."""
+
+    def __init__(self, *args, request=None, **kwargs):
+        self.request = request
+        super().__init__(*args, **kwargs)
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        if verify_password(self.request, self.user, old_password):
+            return old_password
+        retry_after = getattr(self.request, "lockout_retry_after", None)
+        if retry_after is not None:
+            raise ValidationError(lockout_message(retry_after), code="too_many_attempts")
+        raise ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+
+
+class LockoutPasswordChangeForm(LockoutPasswordChangeMixin, PasswordChangeForm):
+    """The password-change form, with the old password behind the lockout."""
+
+
+class LoginForm(LockoutFormMixin, AuthenticationForm):
+    """The sign-in form of /accounts/login/: username or e-mail."""
+
+    username = forms.CharField(
+        label="Username or e-mail",
+        max_length=254,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+
+
+class SignupForm(forms.Form):
+    username = forms.CharField(
+        max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"})
+    )
+    email = forms.EmailField(
+        label="E-mail", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password = forms.CharField(
+        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password_confirm = forms.CharField(
+        label="Password (again)",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean_password_confirm(self):
+        confirm = self.cleaned_data["password_confirm"]
+        if self.cleaned_data.get("password") not in (None, confirm):
+            raise ValidationError("The two passwords differ.")
+        return confirm
+
+
+def add_service_errors(form, error, field_map=None):
+    """Show a service's ValidationError({field: [...]}) on the form's matching fields."""
+    field_map = field_map or {}
+    for field, messages in error.message_dict.items():
+        name = field_map.get(field, field)
+        form.add_error(name if name in form.fields else None, messages)

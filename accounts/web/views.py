@@ -1,0 +1,181 @@
+"""HTML pages on the Django session. Thin: the rules live in accounts.users."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from accounts import auth
+from accounts.devices import cookies, sessions
+from accounts.models import DeviceSession
+from accounts.security import ratelimit
+from accounts.security.device_trust import trust_token_issue
+from accounts.users.passwords import change_password, reset_password, send_password_reset
+from accounts.users.signup import sign_up
+from accounts.web.forms import LockoutPasswordChangeForm, LoginForm, SignupForm, add_service_errors
+
+
+@login_required
+def account(request):
+    """The account page: the profile and the active device sessions."""
+    return render(
+        request,
+        "accounts/account.html",
+        {"device_sessions": sessions.active_sessions(request.user)},
+    )
+
+
+@login_required
+@require_POST
+def revoke_device_session(request, session_id):
+    """Sign out one of the user's devices (the revoke button of the account page)."""
+    session = get_object_or_404(sessions.active_sessions(request.user), pk=session_id)
+    sessions.revoke_session(session, reason=DeviceSession.RevokeReason.USER, request=request)
+    messages.success(request, f"{session.name or session.device_id} is signed out.")
+    return redirect("accounts:account")
+
+
+@login_required
+@require_POST
+def sign_out_everywhere(request):
+    """End every device session and every other browser session; keep this one."""
+    count = sessions.revoke_all_sessions(
+        request.user, reason=DeviceSession.RevokeReason.LOGOUT_ALL, request=request
+    )
+    update_session_auth_hash(request, request.user)
+    messages.success(request, f"Signed out everywhere else ({count} device(s)).")
+    return redirect("accounts:account")
+
+
+@ensure_csrf_cookie
+def spa_demo(request):
+    """A page of plain JavaScript on the cookie transport (static/accounts/spa-demo.js)."""
+    return render(request, "accounts/spa_demo.html")
+
+
+class LoginView(auth_views.LoginView):
+    """Username or e-mail; `next` is followed only to this site (Django's check)."""
+
+    form_class = LoginForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        user = form.get_user()
+        auth.login(self.request, user, backend=auth.SESSION)
+        response = HttpResponseRedirect(self.get_success_url())
+        # The next sign-in from this browser is exempt from the account lockout.
+        cookies.set_trust_cookie(response, trust_token_issue(user=user))
+        return response
+
+    def get_context_data(self, **kwargs):
+        # Django puts the request's host name here; the pages show the product's name.
+        return {**super().get_context_data(**kwargs), "site_name": settings.ACCOUNTS["SITE_NAME"]}
+
+
+def _rate_limited_page(request, template, context, retry_after):
+    """The form page again (`context["form"]`), with the rate limit's message, as a 429."""
+    context["form"].add_error(None, ratelimit.retry_message(retry_after))
+    response = render(request, template, context, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+@sensitive_post_parameters("password", "password_confirm")
+@csrf_protect
+@never_cache
+def signup(request):
+    """Create an account when ACCOUNTS_ALLOW_SIGNUP is on (404 otherwise). The same "check
+    your e-mail" page follows whether or not the address is registered (accounts.users
+    .signup); nobody is signed in."""
+    if not settings.ACCOUNTS["ALLOW_SIGNUP"]:
+        raise Http404("Sign-up is closed.")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST":
+        retry_after = ratelimit.request_limit_hit(request, flow=ratelimit.SIGNUP)
+        if retry_after is not None:
+            return _rate_limited_page(request, "accounts/signup.html", {"form": form}, retry_after)
+    if request.method == "POST" and form.is_valid():
+        try:
+            sign_up(
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                request=request,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return render(request, "accounts/signup_done.html")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Proves the old password (the form), then the shared rule sets the new one and keeps
+    this browser signed in."""
+
+    form_class = LockoutPasswordChangeForm
+    success_url = reverse_lazy("accounts:password_change_done")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_valid(self, form):
+        try:
+            change_password(
+                user=self.request.user,
+                new_password=form.cleaned_data["new_password1"],
+                request=self.request,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc, {"new_password": "new_password2"})
+            return self.form_invalid(form)
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """The same page follows, whether or not the address belongs to someone."""
+
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def post(self, request, *args, **kwargs):
+        retry_after = ratelimit.request_limit_hit(request, flow=ratelimit.RESET)
+        if retry_after is not None:
+            context = self.get_context_data(form=self.get_form())
+            return _rate_limited_page(request, self.template_name, context, retry_after)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        send_password_reset(email=form.cleaned_data["email"], request=self.request)
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's link handling (the token leaves the URL for the session), then the shared
+    rule sets the password."""
+
+    success_url = reverse_lazy("accounts:password_reset_complete")
+    token_generator = default_token_generator
+
+    def form_valid(self, form):
+        try:
+            reset_password(
+                uidb64=self.kwargs["uidb64"],
+                token=self.request.session.get(auth_views.INTERNAL_RESET_SESSION_TOKEN),
+                new_password=form.cleaned_data["new_password1"],
+                request=self.request,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc, {"new_password": "new_password2"})
+            return self.form_invalid(form)
+        del self.request.session[auth_views.INTERNAL_RESET_SESSION_TOKEN]
+        return HttpResponseRedirect(self.get_success_url())

@@ -1,0 +1,177 @@
+"""The per-process view (accounts.revocation.process_view): no Redis round trip on a
+warm check, every revocation applied before the revoking call returns, and the one-GET
+path whenever the subscription is not proven alive.
+Across two processes: tests/api/test_multi_instance.py."""
+
+import os
+import time
+
+import pytest
+import redis
+from django.conf import settings
+
+from accounts.apikeys import keys as api_keys
+from accounts.devices import sessions
+from accounts.models import DeviceSession
+from accounts.revocation import process_view
+
+pytestmark = [pytest.mark.redis, pytest.mark.django_db]
+
+ME_URL = "/api/v1/me/"
+PING_URL = "/api/v1/service/ping/"
+WAIT = 10.0  # bound of every wait on a condition
+
+
+@pytest.fixture(autouse=True)
+def _local_view_on(settings):
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "LOCAL_VIEW": True}
+    yield
+    process_view.stop()
+
+
+@pytest.fixture
+def signed_in(sign_in, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        access = sign_in().json()["access"]
+    return DeviceSession.objects.get(), access
+
+
+def test_a_warm_check_makes_no_redis_round_trip(
+    api_client, bearer, signed_in, wait_for, redis_round_trips
+):
+    _, access = signed_in
+    assert api_client.get(ME_URL, **bearer(access)).status_code == 200
+    wait_for(process_view.trusted)
+    assert api_client.get(ME_URL, **bearer(access)).status_code == 200  # fills the view
+
+    for _ in range(5):
+        response = None
+
+        def _get():
+            nonlocal response
+            response = api_client.get(ME_URL, **bearer(access))
+
+        assert redis_round_trips(_get) == 0
+        assert response.status_code == 200
+
+
+def test_a_revocation_is_applied_before_the_revoking_call_returns(
+    api_client, bearer, signed_in, django_capture_on_commit_callbacks, wait_for
+):
+    session, access = signed_in
+    wait_for(process_view.trusted)
+    assert api_client.get(ME_URL, **bearer(access)).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        sessions.revoke_session(session, reason="test")
+
+    response = api_client.get(ME_URL, **bearer(access))
+    assert (response.status_code, response.json()["code"]) == (401, "session_revoked")
+
+
+def test_a_revoked_api_key_is_refused_at_once(
+    api_client, make_api_key, django_capture_on_commit_callbacks, wait_for, redis_round_trips
+):
+    api_key, raw_key = make_api_key()
+    headers = {"HTTP_AUTHORIZATION": f"Api-Key {raw_key}"}
+    wait_for(process_view.trusted)
+    assert api_client.get(PING_URL, **headers).status_code == 200
+    assert redis_round_trips(lambda: api_client.get(PING_URL, **headers)) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        api_keys.revoke_api_key(api_key)
+
+    assert api_client.get(PING_URL, **headers).status_code == 401
+
+
+def test_with_the_subscriber_down_a_check_reads_redis_again(
+    api_client, bearer, signed_in, wait_for, redis_round_trips
+):
+    _, access = signed_in
+    wait_for(process_view.trusted)
+    api_client.get(ME_URL, **bearer(access))
+    assert redis_round_trips(lambda: api_client.get(ME_URL, **bearer(access))) == 0
+
+    process_view.stop()
+
+    assert not process_view.trusted()  # also restarts the subscriber, not yet proven alive
+    assert redis_round_trips(lambda: api_client.get(ME_URL, **bearer(access))) >= 1
+
+
+def test_a_killed_subscription_empties_the_view_before_it_is_trusted_again(
+    api_client, bearer, signed_in, wait_for
+):
+    session, access = signed_in
+    wait_for(process_view.trusted)
+    api_client.get(ME_URL, **bearer(access))
+    process = process_view._current()
+    assert process.entries
+    resubscriptions = process.messages
+    client = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
+    mine = [c for c in client.client_list() if c["name"] == f"localview-{process.member}"]
+    assert mine, "the subscriber names its connections"
+    for connection in mine:
+        client.client_kill_filter(_id=connection["id"])
+
+    # Re-subscribed and trusted again only after the view was emptied.
+    wait_for(lambda: process.messages > resubscriptions and process_view.trusted())
+    assert f"devsess:{session.pk}" not in process.entries
+    client.close()
+
+
+def test_a_fill_older_than_a_revocation_is_not_stored(signed_in, wait_for):
+    session, _ = signed_in
+    wait_for(process_view.trusted)
+    key = f"devsess:{session.pk}"
+    seen = process_view.messages_seen()
+    process_view.invalidate([key])  # arrives while the (stale) read is in flight
+    process_view.store(key, (True, 0, session.user_id), seen)
+
+    assert process_view.get(key) is process_view.MISS
+
+
+def test_a_revoker_waits_for_a_live_member_that_does_not_acknowledge(wait_for):
+    wait_for(process_view.trusted)
+    members = process_view._names()["members"]
+    publisher = process_view._publisher()
+    seconds, micros = publisher.time()
+    lease_end_ms = seconds * 1000 + micros // 1000 + 300
+    publisher.zadd(members, {"silent-member": lease_end_ms})
+    try:
+        started = time.monotonic()
+        process_view.invalidate(["devsess:nobody"])
+        waited = time.monotonic() - started
+    finally:
+        publisher.zrem(members, "silent-member")
+    # It returned only once the silent member's lease had ended (by Redis time).
+    seconds, micros = publisher.time()
+    assert seconds * 1000 + micros // 1000 >= lease_end_ms
+    assert waited < process_view.LEASE + process_view.LEASE_MARGIN
+
+
+def test_a_forked_process_starts_its_own_subscriber(wait_for):
+    parent = process_view._current()
+    wait_for(process_view.trusted)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, then leave without running pytest's teardown
+        try:
+            untrusted_at_first = not process_view.trusted()
+            deadline = time.monotonic() + WAIT
+            while not process_view.trusted() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            child = process_view._current()
+            ok = (
+                untrusted_at_first
+                and process_view.trusted()
+                and child.member != parent.member
+                and child.thread.is_alive()
+            )
+            os.write(write_end, b"ok" if ok else b"no")
+            process_view.stop()
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    assert os.read(read_end, 2) == b"ok"
+    os.close(read_end)
+    assert process_view._current() is parent
+    assert process_view.trusted()
