@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from rest_framework import exceptions, status
 from rest_framework_simplejwt.exceptions import TokenError
 
+from accounts.conf import kit_settings
 from accounts.devices import cookies, sessions
 from accounts.devices.tokens import DeviceAccessToken, TokenPair, decode_access, decode_refresh
 from accounts.models import DeviceSession
@@ -65,7 +66,7 @@ class DeviceLogin(NamedTuple):
 
 
 def _backend(backend):
-    name = backend or settings.ACCOUNTS["DEFAULT_AUTH_BACKEND"]
+    name = backend or kit_settings.DEFAULT_AUTH_BACKEND
     if name not in BACKENDS:
         raise ValueError(
             f"Unknown auth backend {name!r}; supported: {', '.join(map(repr, BACKENDS))}."

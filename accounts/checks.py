@@ -1,11 +1,23 @@
-"""System checks run at start-up (runserver, migrate, check): the JWT keys load, and the
-database is one the kit supports."""
+"""System checks run at start-up (runserver, migrate, check): the kit's settings are known
+knobs of the right type, the JWT keys load, and the database is one the kit supports."""
 
+from django.conf import settings
 from django.core.checks import Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
+from accounts import conf
 from accounts.devices.keys import load_key_config
+
+
+@register()
+def check_kit_settings(app_configs=None, **kwargs):
+    """accounts.E004: every key of settings.ACCOUNTS is a knob (accounts/conf.py), of the
+    right type: a typo such as MAX_DEVICE stops start-up instead of being ignored."""
+    return [
+        Error(problem, hint="The knobs are in accounts/conf.py DEFAULTS.", id="accounts.E004")
+        for problem in conf.problems(getattr(settings, "ACCOUNTS", {}))
+    ]
 
 
 @register(Tags.security)

@@ -40,6 +40,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
+from accounts.conf import kit_settings
 from accounts.models import ApiKey, AuthEvent
 from accounts.revocation import process_view
 from accounts.revocation import state as session_state
@@ -276,7 +277,7 @@ def _address(request):
 
 
 def _failure_rate():
-    return settings.ACCOUNTS["API_KEY_FAILURE_RATE"]
+    return kit_settings.API_KEY_FAILURE_RATE
 
 
 def _count_failure(request):

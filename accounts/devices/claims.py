@@ -12,10 +12,10 @@ the user's rights_version (accounts.devices.rights) and older access tokens are 
 
 import json
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from accounts.conf import kit_settings
 from accounts.devices.ip_binding import CLIENT_IP_CLAIM
 
 RESERVED_CLAIMS = frozenset(
@@ -41,7 +41,7 @@ RESERVED_CLAIMS = frozenset(
 
 
 def _claims_function():
-    path = settings.ACCOUNTS.get("TOKEN_CLAIMS")
+    path = kit_settings.TOKEN_CLAIMS
     if not path:
         return None
     try:
@@ -58,19 +58,19 @@ def extra_claims(user):
     claims = function(user)
     if not isinstance(claims, dict):
         raise ImproperlyConfigured(
-            f"ACCOUNTS_TOKEN_CLAIMS: {settings.ACCOUNTS['TOKEN_CLAIMS']} must return a dict."
+            f"ACCOUNTS_TOKEN_CLAIMS: {kit_settings.TOKEN_CLAIMS} must return a dict."
         )
     reserved = sorted(RESERVED_CLAIMS.intersection(claims))
     if reserved:
         raise ImproperlyConfigured(
-            f"ACCOUNTS_TOKEN_CLAIMS: {settings.ACCOUNTS['TOKEN_CLAIMS']} returned reserved "
+            f"ACCOUNTS_TOKEN_CLAIMS: {kit_settings.TOKEN_CLAIMS} returned reserved "
             f"claim(s) {', '.join(reserved)}; the kit writes these itself."
         )
     try:
         json.dumps(claims)
     except (TypeError, ValueError) as exc:
         raise ImproperlyConfigured(
-            f"ACCOUNTS_TOKEN_CLAIMS: {settings.ACCOUNTS['TOKEN_CLAIMS']} returned claims "
+            f"ACCOUNTS_TOKEN_CLAIMS: {kit_settings.TOKEN_CLAIMS} returned claims "
             "that are not JSON (use strings, numbers, lists, dicts)."
         ) from exc
     return claims

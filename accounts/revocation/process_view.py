@@ -61,6 +61,8 @@ from redis.backoff import NoBackoff
 from redis.connection import parse_url
 from redis.retry import Retry
 
+from accounts.conf import kit_settings
+
 logger = logging.getLogger(__name__)
 
 LEASE = 2.0  # seconds a heartbeat round trip is trusted
@@ -129,7 +131,7 @@ REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
 @functools.cache
 def enabled():
     """ACCOUNTS["LOCAL_VIEW"] with Django's Redis cache (read once: asked every request)."""
-    return settings.ACCOUNTS.get("LOCAL_VIEW", False) and (
+    return kit_settings.LOCAL_VIEW and (
         _cache_config()["BACKEND"] == REDIS_BACKEND
     )
 
@@ -226,8 +228,7 @@ def store(key, value, seen):
         return
     if len(process.entries) >= _ENTRY_LIMIT:
         process.entries.clear()
-    ttl = settings.ACCOUNTS.get("LOCAL_VIEW_TTL", 10)
-    process.entries[key] = (value, time.monotonic() + ttl)
+    process.entries[key] = (value, time.monotonic() + kit_settings.LOCAL_VIEW_TTL)
     if process.messages != seen:  # a message raced with this store: it wins
         process.entries.pop(key, None)
 

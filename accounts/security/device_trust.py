@@ -22,9 +22,10 @@ the address throttle.
 import secrets
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core import signing
 from django.utils.crypto import constant_time_compare, salted_hmac
+
+from accounts.conf import kit_settings
 
 SALT = "accounts.device_trust"
 
@@ -35,7 +36,7 @@ def _fingerprint(user) -> str:
 
 def trust_token_max_age() -> int:
     """Seconds a trust token (and the `device_trust` cookie) lives."""
-    return settings.ACCOUNTS["SESSION_MAX_AGE"]
+    return kit_settings.SESSION_MAX_AGE
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.signals import user_logged_in, user_login_failed
@@ -55,6 +54,7 @@ from django.db.models import Max, Q
 from django.dispatch import receiver
 from rest_framework import status
 
+from accounts.conf import kit_settings
 from accounts.devices.cookies import TRUST_COOKIE
 from accounts.security.device_trust import TrustToken, trust_token_read
 
@@ -76,11 +76,11 @@ def _now():
 
 
 def _limit(kind):
-    return settings.ACCOUNTS[_LIMIT_SETTINGS[kind]]
+    return getattr(kit_settings, _LIMIT_SETTINGS[kind])
 
 
 def _lockout_seconds():
-    return settings.ACCOUNTS["LOCKOUT_SECONDS"]
+    return kit_settings.LOCKOUT_SECONDS
 
 
 def normalise_name(name: str) -> str:

@@ -15,9 +15,10 @@ import logging
 import math
 import time
 
-from django.conf import settings
 from django.core import checks
 from django.core.cache import cache
+
+from accounts.conf import kit_settings
 
 logger = logging.getLogger("accounts.security.ratelimit")
 
@@ -94,7 +95,7 @@ _FLOW_RATES = {RESET: "RESET_RATE", SIGNUP: "SIGNUP_RATE"}
 def request_limit_hit(request, *, flow: str) -> int | None:
     """Count this request of its client address against `flow`'s ACCOUNTS rate (RESET or
     SIGNUP); the seconds to wait when it is over the limit, else None."""
-    rate = settings.ACCOUNTS[_FLOW_RATES[flow]]
+    rate = getattr(kit_settings, _FLOW_RATES[flow])
     return rate_limit_hit(flow=flow, key=client_address(request), rate=rate)
 
 
@@ -105,7 +106,7 @@ def check_rates(app_configs=None, **kwargs):
     errors = []
     for name in (*_FLOW_RATES.values(), "API_KEY_FAILURE_RATE"):
         try:
-            parse_rate(settings.ACCOUNTS[name])
+            parse_rate(getattr(kit_settings, name))
         except ValueError as exc:
             errors.append(checks.Error(f"ACCOUNTS_{name}: {exc}", id="accounts.E003"))
     return errors

@@ -9,7 +9,6 @@ made when the task runs). Every task is safe to run again (a retry sends one mor
 equally valid, e-mail and writes nothing else) and returns nothing.
 """
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
@@ -18,13 +17,15 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django_tasks import task
 
+from accounts.conf import kit_settings
+
 
 class _ResetMailForm(PasswordResetForm):
     """Django's reset mail (active users with a usable password, matched case-insensitively)
     with the kit's link and branding."""
 
     def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
-        link_template = settings.ACCOUNTS["PASSWORD_RESET_URL"]
+        link_template = kit_settings.PASSWORD_RESET_URL
         if link_template:
             context["reset_url"] = link_template.format(uid=context["uid"], token=context["token"])
         super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
@@ -42,7 +43,7 @@ def send_password_reset_mail(*, email: str, domain: str, use_https: bool) -> Non
         token_generator=default_token_generator,
         subject_template_name="registration/password_reset_subject.txt",
         email_template_name="registration/password_reset_email.txt",
-        extra_email_context={"site_name": settings.ACCOUNTS["SITE_NAME"]},
+        extra_email_context={"site_name": kit_settings.SITE_NAME},
     )
 
 
@@ -56,7 +57,7 @@ def send_signup_mail(*, email: str, created: bool, domain: str, use_https: bool)
     base = f"{'https' if use_https else 'http'}://{domain}"
     context = {
         "user": user,
-        "site_name": settings.ACCOUNTS["SITE_NAME"],
+        "site_name": kit_settings.SITE_NAME,
         "login_url": base + reverse("accounts:login"),
         "reset_url": base + reverse("accounts:password_reset"),
     }

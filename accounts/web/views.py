@@ -1,6 +1,5 @@
 """HTML pages on the Django session. Thin: the rules live in accounts.users."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
@@ -16,6 +15,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import auth
+from accounts.conf import kit_settings
 from accounts.devices import cookies, sessions
 from accounts.models import DeviceSession
 from accounts.security import ratelimit
@@ -79,7 +79,7 @@ class LoginView(auth_views.LoginView):
 
     def get_context_data(self, **kwargs):
         # Django puts the request's host name here; the pages show the product's name.
-        return {**super().get_context_data(**kwargs), "site_name": settings.ACCOUNTS["SITE_NAME"]}
+        return {**super().get_context_data(**kwargs), "site_name": kit_settings.SITE_NAME}
 
 
 def _rate_limited_page(request, template, context, retry_after):
@@ -97,7 +97,7 @@ def signup(request):
     """Create an account when ACCOUNTS_ALLOW_SIGNUP is on (404 otherwise). The same "check
     your e-mail" page follows whether or not the address is registered (accounts.users
     .signup); nobody is signed in."""
-    if not settings.ACCOUNTS["ALLOW_SIGNUP"]:
+    if not kit_settings.ALLOW_SIGNUP:
         raise Http404("Sign-up is closed.")
     form = SignupForm(request.POST or None)
     if request.method == "POST":

@@ -6,7 +6,6 @@ the HTML pages (accounts.users), whose field errors become 400 `invalid`.
 
 from contextlib import contextmanager
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -15,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from accounts.conf import kit_settings
 from accounts.security import ratelimit
 from accounts.security.lockout import too_many_attempts_response
 from accounts.users.passwords import change_password, reset_password, send_password_reset
@@ -170,7 +170,7 @@ class SignupView(PublicAccountView):
         },
     )
     def post(self, request):
-        if not settings.ACCOUNTS["ALLOW_SIGNUP"]:
+        if not kit_settings.ALLOW_SIGNUP:
             raise exceptions.NotFound()
         limit_request(request, ratelimit.SIGNUP)
         serializer = SignupSerializer(data=request.data)

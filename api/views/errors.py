@@ -14,13 +14,13 @@ exception handler (api/exceptions.py) answers it inside the views.
 
 import sys
 
-from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.views import defaults
 from rest_framework import exceptions
 
+from accounts.conf import kit_settings
 from api.exceptions import PayloadTooLarge, ServiceUnavailable, refusal_for
 
 _DATABASE_DOWN = (OperationalError, InterfaceError)
@@ -31,7 +31,7 @@ def _is_api(request):
 
 
 def _page(template_name, status):
-    context = {"site_name": settings.ACCOUNTS["SITE_NAME"]}
+    context = {"site_name": kit_settings.SITE_NAME}
     return HttpResponse(render_to_string(template_name, context), status=status)
 
 

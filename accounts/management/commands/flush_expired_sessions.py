@@ -2,11 +2,11 @@
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.conf import kit_settings
 from accounts.models import AuthEvent, DeviceSession
 
 
@@ -18,8 +18,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         now = timezone.now()
-        session_cutoff = now - timedelta(days=settings.ACCOUNTS["SESSION_RETENTION_DAYS"])
-        audit_cutoff = now - timedelta(days=settings.ACCOUNTS["AUDIT_RETENTION_DAYS"])
+        session_cutoff = now - timedelta(days=kit_settings.SESSION_RETENTION_DAYS)
+        audit_cutoff = now - timedelta(days=kit_settings.AUDIT_RETENTION_DAYS)
         # Ended: revoked, or expired without being revoked, before the cut-off.
         sessions_deleted, _ = DeviceSession.objects.filter(
             Q(revoked_at__lt=session_cutoff)

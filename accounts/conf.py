@@ -1,0 +1,124 @@
+"""The kit's settings: `kit_settings.MAX_DEVICES` is `settings.ACCOUNTS["MAX_DEVICES"]`, or
+its default below when the project leaves it out.
+
+DRF's `APISettings` idiom without DRF: one object, read on every request, whose attributes
+are plain instance attributes (no dict merge per call), rebuilt when `settings.ACCOUNTS`
+changes (`override_settings`, pytest-django's `settings` fixture). A name that is not a
+knob raises AttributeError; a key of `settings.ACCOUNTS` that is not a knob, or a value of
+the wrong type, stops start-up (system check accounts.E004, accounts/checks.py): a typo
+must not be ignored.
+
+config/settings.py reads each knob from the environment with the same default
+(tests/accounts/test_conf.py holds the two equal).
+"""
+
+from django.conf import settings
+from django.core.signals import setting_changed
+
+DEFAULTS = {
+    # Name shown in page titles, the admin and e-mails.
+    "SITE_NAME": "Kit",
+    # Active device sessions a user may hold (0 = no limit).
+    "MAX_DEVICES": 5,
+    # At the limit: "reject" the new sign-in, or "evict_oldest" (least recently used).
+    "DEVICE_LIMIT_POLICY": "reject",
+    # Absolute cap on a device session's age in seconds, however often it refreshes.
+    "SESSION_MAX_AGE": 7776000,
+    # Seconds the refresh token exchanged just before the current one still gets a pair.
+    "REFRESH_REUSE_GRACE_SECONDS": 0,
+    # Days ended device sessions are kept before flush_expired_sessions.
+    "SESSION_RETENTION_DAYS": 30,
+    # Days audit events are kept before flush_expired_sessions.
+    "AUDIT_RETENTION_DAYS": 365,
+    # Let anyone create an account (HTML and API sign-up).
+    "ALLOW_SIGNUP": False,
+    # Link in password-reset e-mails ("" = the kit's own page).
+    "PASSWORD_RESET_URL": "",
+    # Backend of accounts.auth.login/logout when none is named: "session" or "jwt".
+    "DEFAULT_AUTH_BACKEND": "session",
+    # Dotted path of a function(user) -> dict of extra access-token claims, or None.
+    "TOKEN_CLAIMS": None,
+    # Failed sign-ins per account (and per trusted device) before a lockout.
+    "LOGIN_FAILURE_LIMIT": 5,
+    # Failed sign-ins per client address within LOCKOUT_SECONDS before it is locked.
+    "ADDRESS_FAILURE_LIMIT": 50,
+    # Length of a lockout, and of the window failures are counted in.
+    "LOCKOUT_SECONDS": 900,
+    # Password-reset requests per client address (`N/second|minute|hour|day`).
+    "RESET_RATE": "5/hour",
+    # Sign-ups per client address.
+    "SIGNUP_RATE": "10/hour",
+    # Failed API keys per client address before the service routes answer 429.
+    "API_KEY_FAILURE_RATE": "20/minute",
+    # With Redis: the per-process revocation view (accounts/revocation/process_view.py).
+    "LOCAL_VIEW": True,
+    # Seconds an entry of that view lives.
+    "LOCAL_VIEW_TTL": 10,
+}
+
+# Accepted types, where the default's own type is not the whole story.
+_TYPES = {"TOKEN_CLAIMS": (str, type(None))}
+# Knobs with a closed set of values.
+_CHOICES = {
+    "DEVICE_LIMIT_POLICY": ("reject", "evict_oldest"),
+    "DEFAULT_AUTH_BACKEND": ("session", "jwt"),
+}
+
+
+class KitSettings:
+    """`settings.ACCOUNTS` over DEFAULTS, as attributes. Loaded on first access and again
+    after each change of `settings.ACCOUNTS`; a loaded knob is an instance attribute, so
+    reading it costs what any attribute does."""
+
+    def __getattr__(self, name):
+        # Only reached when `name` is not (yet) an instance attribute.
+        if name not in DEFAULTS:
+            raise AttributeError(
+                f"{name!r} is not a kit setting (settings.ACCOUNTS); the knobs are in "
+                "accounts/conf.py DEFAULTS"
+            )
+        self.__dict__.update({**DEFAULTS, **getattr(settings, "ACCOUNTS", {})})
+        return self.__dict__[name]
+
+    def reload(self):
+        """Forget the loaded values; the next access reads `settings.ACCOUNTS` again."""
+        self.__dict__.clear()
+
+
+kit_settings = KitSettings()
+
+
+def _reload(*, setting, **kwargs):
+    if setting == "ACCOUNTS":
+        kit_settings.reload()
+
+
+setting_changed.connect(_reload)
+
+
+def problems(accounts):
+    """Why `accounts` (a settings.ACCOUNTS dict) is refused, one line per problem."""
+    if not isinstance(accounts, dict):
+        return [f"settings.ACCOUNTS must be a dict, not {type(accounts).__name__}"]
+    found = []
+    for key, value in accounts.items():
+        if key not in DEFAULTS:
+            found.append(
+                f"settings.ACCOUNTS[{key!r}] is not a kit setting (known: {', '.join(DEFAULTS)})"
+            )
+            continue
+        expected = _TYPES.get(key, (type(DEFAULTS[key]),))
+        # bool is an int subclass: True for MAX_DEVICES is a mistake, not 1.
+        wrong_bool = isinstance(value, bool) and bool not in expected
+        if wrong_bool or not isinstance(value, expected):
+            names = " or ".join(t.__name__ for t in expected)
+            found.append(
+                f"settings.ACCOUNTS[{key!r}] must be {names}, not {type(value).__name__} "
+                f"({value!r})"
+            )
+        elif key in _CHOICES and value not in _CHOICES[key]:
+            found.append(
+                f"settings.ACCOUNTS[{key!r}] must be one of {', '.join(_CHOICES[key])}, "
+                f"not {value!r}"
+            )
+    return found
