@@ -3,7 +3,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api.views import account, auth, cookies, devices, me, service
+from api.views import account, auth, cookies, devices, me, root, service
 from api.views.jwks import JWKSView
 
 # The busiest first, the many auth routes grouped under one prefix: Django tries a URL's
@@ -34,6 +34,7 @@ auth_patterns = [
 
 v1_patterns = [
     path("me/", me.MeView.as_view(), name="me"),
+    path("", root.ApiRootView.as_view(), name="root"),
     # Service routes (API keys); not an include: a level less to resolve for each call
     path("service/ping/", service.PingView.as_view(), name="service-ping"),
     path(
@@ -53,6 +54,7 @@ v1_patterns = [
 ]
 
 urlpatterns = [
+    path("api/", root.ApiRootView.as_view(), name="api-root"),
     path("api/v1/", include((v1_patterns, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

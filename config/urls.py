@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.web.front import home
 from api import urls as api_urls
 from api.views.health import healthz
 
@@ -14,6 +15,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.web.urls")),
+    path("", home, name="home"),
 ]
 
 if settings.KIT_BENCH_ROUTES:  # the stock reference routes of `make bench` only

@@ -15,9 +15,8 @@ exception handler (api/exceptions.py) answers it inside the views.
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseNotFound, JsonResponse
 from django.template.loader import render_to_string
-from django.views import defaults
 from rest_framework import exceptions
 
 from accounts.conf import kit_settings
@@ -55,7 +54,7 @@ def permission_denied(request, exception):
 def page_not_found(request, exception):
     if _is_api(request):
         return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
-    return defaults.page_not_found(request, exception)
+    return HttpResponseNotFound(render_to_string("404.html", request=request))
 
 
 def server_error(request):
@@ -72,4 +71,4 @@ def server_error(request):
         return JsonResponse(
             {"code": "server_error", "detail": "Something went wrong on our side."}, status=500
         )
-    return defaults.server_error(request)
+    return _page("500.html", 500)
