@@ -105,11 +105,22 @@ class User(AbstractUser):
 
     def get_session_auth_hash(self):
         """The password hash plus `sessions_version`, so either change ends sessions."""
+        return self._session_auth_hash(secret=None)
+
+    def get_session_auth_fallback_hash(self):
+        """The same hash under each of SECRET_KEY_FALLBACKS, so a SECRET_KEY rotation keeps
+        browser sessions (Django's own fallback hash leaves out `sessions_version`: it
+        would match no session, and every browser would be signed out)."""
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_auth_hash(secret=secret)
+
+    def _session_auth_hash(self, *, secret):
         from django.utils.crypto import salted_hmac
 
         return salted_hmac(
             "accounts.User.get_session_auth_hash",
             f"{self.password}:{self.sessions_version}",
+            secret=secret,
             algorithm="sha256",
         ).hexdigest()
 
