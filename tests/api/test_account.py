@@ -117,11 +117,15 @@ def test_reset_sends_nothing_to_an_inactive_user(api_client, make_user, mailoutb
 
 
 @pytest.mark.django_db
-def test_reset_link_can_point_at_an_app(api_client, user, mailoutbox, settings):
+def test_reset_link_can_point_at_an_app(
+    api_client, user, password, mailoutbox, settings, sign_in, bearer, refresh
+):
     settings.ACCOUNTS = {
         **settings.ACCOUNTS,
         "PASSWORD_RESET_URL": "https://app.example.com/reset/{uid}/{token}",
     }
+    device = sign_in().json()
+    browser = _signed_in(user)
     api_client.post(RESET, {"email": user.email}, format="json")
     uid, token = re.search(
         r"https://app\.example\.com/reset/(\S+)/(\S+)", mailoutbox[0].body
@@ -130,6 +134,19 @@ def test_reset_link_can_point_at_an_app(api_client, user, mailoutbox, settings):
         CONFIRM, {"uid": uid, "token": token, "new_password": NEW_PASSWORD}, format="json"
     )
     assert response.status_code == 204
+    # The new password signs in, the old one no longer does.
+    sign_in(device_id="laptop", password=NEW_PASSWORD)
+    old = sign_in(device_id="tablet", expect=401).json()
+    assert old["code"] == "invalid_credentials"
+    # Every session that existed before the reset has ended: device and browser.
+    me = api_client.get("/api/v1/me/", **bearer(device["access"]))
+    assert (me.status_code, me.json()["code"]) == (401, "session_revoked")
+    assert refresh(device["refresh"]).json()["code"] == "session_revoked"
+    assert browser.get("/accounts/").status_code == 302
+    # The link worked once.
+    body = {"uid": uid, "token": token, "new_password": "yet-another-phrase-43"}
+    again = api_client.post(CONFIRM, body, format="json")
+    assert (again.status_code, again.json()["code"]) == (400, "invalid")
 
 
 @pytest.mark.django_db

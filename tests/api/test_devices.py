@@ -67,11 +67,18 @@ def test_cannot_revoke_another_users_device(sign_in, api_client, bearer, make_us
     assert response.status_code == 404
 
 
-def test_revoke_own_current_device(sign_in, api_client, bearer):
+def test_revoke_own_current_device(sign_in, api_client, bearer, refresh):
     a = sign_in(device_id="a").json()
+    b = sign_in(device_id="b").json()
     response = api_client.delete(f"{DEVICES_URL}{a['device']['id']}/", **bearer(a["access"]))
-    assert response.status_code == 204
-    assert api_client.get(DEVICES_URL, **bearer(a["access"])).status_code == 401
+    assert (response.status_code, response.content) == (204, b"")
+    after = api_client.get(DEVICES_URL, **bearer(a["access"]))
+    assert (after.status_code, after.json()["code"]) == (401, "session_revoked")
+    assert refresh(a["refresh"], device_id="a").json()["code"] == "session_revoked"
+    assert DeviceSession.objects.get(pk=a["device"]["id"]).revoke_reason == "user"
+    # The user's other device is still signed in and no longer lists the revoked one.
+    listed = api_client.get(DEVICES_URL, **bearer(b["access"])).json()
+    assert [device["id"] for device in listed] == [b["device"]["id"]]
 
 
 def test_devices_need_authentication(api_client):

@@ -119,12 +119,18 @@ def test_revoke_sessions_of_an_unknown_user_is_404(api_client, make_api_key):
 
 
 @pytest.mark.django_db
-def test_revoke_sessions_needs_its_scope(api_client, make_api_key, user):
-    _, key = make_api_key(scopes=["users:read"])
+def test_revoke_sessions_needs_its_scope(api_client, make_api_key, user, sign_in, bearer):
+    device = sign_in().json()
+    _, key = make_api_key(scopes=["users:read", "tokens:introspect"])
     response = api_client.post(revoke_url(user.pk), HTTP_X_API_KEY=key)
     assert response.status_code == 403
     assert response.json() == {
         "code": "insufficient_scope",
-        "detail": response.json()["detail"],
+        "detail": "This API key lacks the scope sessions:revoke.",
         "required_scope": "sessions:revoke",
     }
+    # Refused before anything was done: the user is still signed in everywhere.
+    assert api_client.get("/api/v1/me/", **bearer(device["access"])).status_code == 200
+    assert DeviceSession.objects.get().revoked_at is None
+    user.refresh_from_db()
+    assert user.sessions_version == 0

@@ -1,9 +1,12 @@
 """Regression tests for the faults of existing packages (shared/prior-art.md): the kit must
 never repeat one. Each test names the package and fault it guards against."""
 
+import re
 import time
 
 import pytest
+from django.shortcuts import resolve_url
+from django.urls import URLResolver, get_resolver
 
 from accounts.devices.signing import get_token_backend
 from accounts.models import AuthEvent, DeviceSession
@@ -88,12 +91,13 @@ def test_refreshing_one_device_never_touches_another(sign_in, refresh, api_clien
     assert refresh(other["refresh"], device_id="laptop").status_code == 200
 
 
-def test_deleted_user_gets_401_not_500(victim, api_client, refresh):
+def test_deleted_user_gets_401_not_500(victim, routes):
     """d_jwt_auth: a deleted user raised DoesNotExist, a 500."""
     victim.user.delete()
-    response = me(api_client, victim.access)
-    assert response.status_code == 401
-    assert refresh(victim.refresh).status_code == 401
+    for name in ("me", "refresh", "verify"):
+        response = routes[name](victim.refresh if name == "refresh" else victim.access)
+        assert (response.status_code, response.json()["code"]) == (401, "session_revoked"), name
+    assert routes["introspect"](victim.access).json() == {"active": False}
 
 
 def test_the_raw_api_key_is_never_stored_or_logged(api_client, make_api_key, caplog):
@@ -110,21 +114,97 @@ def test_the_raw_api_key_is_never_stored_or_logged(api_client, make_api_key, cap
         assert secret[:20] not in str(event.detail) + event.username + event.actor
 
 
-def test_every_private_api_route_refuses_anonymous_callers(api_client):
-    """django-bolt: a misdeclared guard silently made a route public. Every operation
-    the schema marks as needing credentials answers 401 without them."""
-    schema = api_client.get("/api/schema/?format=json").json()
-    private = [
-        (method, path)
-        for path, operations in schema["paths"].items()
-        for method, operation in operations.items()
-        if operation.get("security") and {} not in operation["security"]
-    ]
-    assert len(private) >= 9
-    for method, path in private:
-        url = path.replace("{session_id}", "6f1c7a52-8a40-4d59-9a53-0e7a7c1a9a01").replace(
-            "{user_id}", "1"
-        )
-        response = getattr(api_client, method)(url, {}, format="json")
-        assert response.status_code == 401, (method, path, response.status_code)
-        assert response.json()["code"] in ("not_authenticated", "api_key_missing"), path
+# Every route an anonymous caller may use, and why. Every other route the URL resolver
+# knows needs credentials: a route added without a guard, or whose guard is misdeclared,
+# fails test_every_private_route_refuses_anonymous_callers until it is listed here.
+PUBLIC_ROUTES = {
+    "/api/v1/auth/token/": "sign-in: the password is in the body",
+    "/api/v1/auth/token/refresh/": "the refresh token in the body is the credential",
+    "/api/v1/auth/token/verify/": "checks the token in the body",
+    "/api/v1/auth/csrf/": "sets the CSRF cookie a cookie sign-in needs",
+    "/api/v1/auth/cookie/login/": "sign-in of the cookie transport",
+    "/api/v1/auth/cookie/refresh/": "the refresh cookie is the credential",
+    "/api/v1/auth/cookie/logout/": "deletes the cookies, also when the session is over",
+    "/api/v1/auth/password/reset/": "mails a link to the address's owner",
+    "/api/v1/auth/password/reset/confirm/": "the token from the e-mail is the proof",
+    "/api/v1/auth/signup/": "creates an account (when sign-up is on)",
+    "/api/schema/": "the OpenAPI schema",
+    "/api/docs/": "the interactive API docs",
+    "/.well-known/jwks.json": "the public keys that verify access tokens",
+    "/healthz": "the load balancer's probe",
+    "/admin/login/": "the admin's sign-in page",
+    "/admin/logout/": "signs out (an anonymous caller is sent to the admin's sign-in)",
+    "/accounts/login/": "the sign-in page",
+    "/accounts/logout/": "signs out",
+    "/accounts/signup/": "the sign-up page (when sign-up is on)",
+    "/accounts/spa-demo/": "a static page whose script signs in through the API",
+    "/accounts/password_reset/": "asks for a reset link",
+    "/accounts/password_reset/done/": "says the link was sent",
+    "/accounts/reset/<uidb64>/<token>/": "the token in the link is the proof",
+    "/accounts/reset/done/": "says the password was reset",
+}
+METHODS = ("get", "post", "put", "patch", "delete")
+SAMPLE_PATH_VALUES = {"int": "1", "uuid": "6f1c7a52-8a40-4d59-9a53-0e7a7c1a9a01"}
+
+
+def _filled(route):
+    """A URL of `route`: converters and regex groups filled with sample values."""
+    url = re.sub(r"<(?:(\w+):)?\w+>", lambda m: SAMPLE_PATH_VALUES.get(m.group(1), "x"), route)
+    # A regex pattern (the admin's app index and catch-all): its group's first alternative.
+    url = re.sub(r"\(\?P<\w+>([\w-]*)[^)]*\)", lambda m: m.group(1) or "x", url)
+    return url.replace("^", "").replace("$", "")
+
+
+def _resolver_routes(patterns=None, prefix="/"):
+    """{route: (url, methods)} of every pattern the URL resolver knows; methods are the
+    ones a class-based view implements, or all of METHODS for a function view."""
+    found = {}
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            found.update(_resolver_routes(pattern.url_patterns, route))
+            continue
+        view = getattr(pattern.callback, "view_class", None)
+        if view is None:
+            methods = METHODS
+        else:
+            methods = tuple(m for m in METHODS if m in view.http_method_names and hasattr(view, m))
+        found.setdefault(route, (_filled(route), methods))
+    return found
+
+
+ROUTES = _resolver_routes()
+
+
+def test_the_walk_finds_the_routes_and_the_public_list_names_only_real_ones():
+    """A walk that found nothing would pass everything; a public entry for a route that no
+    longer exists would silently cover a new route of the same path."""
+    assert {"/api/v1/me/", "/api/v1/service/ping/", "/accounts/", "/admin/"} <= set(ROUTES)
+    assert set(PUBLIC_ROUTES) <= set(ROUTES), set(PUBLIC_ROUTES) - set(ROUTES)
+    assert len(set(ROUTES) - set(PUBLIC_ROUTES)) >= 30
+
+
+@pytest.mark.parametrize("route", sorted(set(ROUTES) - set(PUBLIC_ROUTES)))
+def test_every_private_route_refuses_anonymous_callers(client, route):
+    """django-bolt: a misdeclared guard silently made a route public. Every method of every
+    route not in PUBLIC_ROUTES refuses a caller without credentials: 401 with the
+    contract's code on /api/, a redirect to a sign-in page elsewhere."""
+    url, methods = ROUTES[route]
+    assert methods, route
+    for method in methods:
+        response = getattr(client, method)(url, {}, content_type="application/json")
+        if url.startswith("/api/"):
+            assert response.status_code == 401, (method, url, response.status_code)
+            assert response.json()["code"] in ("not_authenticated", "api_key_missing"), url
+        else:
+            assert response.status_code == 302, (method, url, response.status_code)
+            login = "/admin/login/" if url.startswith("/admin/") else resolve_url("accounts:login")
+            assert response["Location"].startswith(f"{login}?next="), (method, url)
+
+
+@pytest.mark.parametrize("route", sorted(PUBLIC_ROUTES))
+def test_public_routes_answer_anonymous_callers_without_an_error(client, route):
+    url, methods = ROUTES[route]
+    for method in methods:
+        response = getattr(client, method)(url, {}, content_type="application/json")
+        assert response.status_code < 500, (method, url, response.status_code)

@@ -53,15 +53,29 @@ def test_cannot_revoke_another_users_session(browser, sign_in, make_user):
     assert DeviceSession.objects.get().revoked_at is None
 
 
-def test_sign_out_everywhere(browser, sign_in, user, api_client, bearer):
+def test_sign_out_everywhere(browser, sign_in, user, api_client, bearer, refresh, make_user):
     pair = sign_in().json()
+    tablet = sign_in(device_id="tablet").json()
+    someone_else = sign_in(device_id="x", username=make_user().username).json()
     other_browser = Client()
     other_browser.force_login(user)
     response = browser.post("/accounts/devices/sign-out-everywhere/", csrf(browser))
-    assert response.status_code == 302
-    assert api_client.get(ME_URL, **bearer(pair["access"])).status_code == 401
-    assert other_browser.get("/accounts/").status_code == 302  # signed out
+    assert (response.status_code, response["Location"]) == (302, "/accounts/")
+    for device in (pair, tablet):
+        me = api_client.get(ME_URL, **bearer(device["access"]))
+        assert (me.status_code, me.json()["code"]) == (401, "session_revoked")
+    assert refresh(pair["refresh"]).json()["code"] == "session_revoked"
+    assert set(DeviceSession.objects.filter(user=user).values_list("revoke_reason", flat=True)) == {
+        "logout_all"
+    }
+    signed_out = other_browser.get("/accounts/")
+    assert (signed_out.status_code, signed_out["Location"]) == (
+        302,
+        "/accounts/login/?next=/accounts/",
+    )
     assert browser.get("/accounts/").status_code == 200  # this one stays
+    # Another user's device is not touched.
+    assert api_client.get(ME_URL, **bearer(someone_else["access"])).status_code == 200
 
 
 def test_get_does_not_revoke(browser, sign_in):
