@@ -3,7 +3,10 @@ warm check, every revocation applied before the revoking call returns, and the o
 path whenever the subscription is not proven alive.
 Across two processes: tests/api/test_multi_instance.py."""
 
+import logging
 import os
+import select
+import signal
 import time
 
 import pytest
@@ -128,7 +131,9 @@ def test_a_fill_older_than_a_revocation_is_not_stored(signed_in, wait_for):
     assert process_view.get(key) is process_view.MISS
 
 
-def test_a_revoker_waits_for_a_live_member_that_does_not_acknowledge(wait_for):
+def test_a_revoker_waits_for_a_live_member_that_does_not_acknowledge(wait_for, caplog):
+    """Bounded by the silent member's lease (by Redis time), not by the revoker's own
+    deadline: no wall-clock bound, which a busy machine could break."""
     wait_for(process_view.trusted)
     members = process_view._names()["members"]
     publisher = process_view._publisher()
@@ -136,15 +141,15 @@ def test_a_revoker_waits_for_a_live_member_that_does_not_acknowledge(wait_for):
     lease_end_ms = seconds * 1000 + micros // 1000 + 300
     publisher.zadd(members, {"silent-member": lease_end_ms})
     try:
-        started = time.monotonic()
-        process_view.invalidate(["devsess:nobody"])
-        waited = time.monotonic() - started
+        with caplog.at_level(logging.ERROR, logger="accounts.revocation.process_view"):
+            process_view.invalidate(["devsess:nobody"])
     finally:
         publisher.zrem(members, "silent-member")
-    # It returned only once the silent member's lease had ended (by Redis time).
+    # It returned only once the silent member's lease had ended (by Redis time) ...
     seconds, micros = publisher.time()
     assert seconds * 1000 + micros // 1000 >= lease_end_ms
-    assert waited < process_view.LEASE + process_view.LEASE_MARGIN
+    # ... because it ended: the revoker's own deadline (LEASE + margin) never ran out.
+    assert "never acknowledged" not in caplog.text
 
 
 def test_a_forked_process_starts_its_own_subscriber(wait_for):
@@ -170,7 +175,17 @@ def test_a_forked_process_starts_its_own_subscriber(wait_for):
         finally:
             os._exit(0)
     os.close(write_end)
-    os.waitpid(pid, 0)
+    # Bounded: a child that hangs is killed and the test fails (a bare waitpid would stall
+    # the run).
+    child_exit = os.pidfd_open(pid)
+    try:
+        exited = select.select([child_exit], [], [], WAIT + 10)[0]
+        if not exited:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    finally:
+        os.close(child_exit)
+    assert exited, "the forked child did not exit in time"
     assert os.read(read_end, 2) == b"ok"
     os.close(read_end)
     assert process_view._current() is parent

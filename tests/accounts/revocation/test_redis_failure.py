@@ -170,11 +170,14 @@ def test_a_redis_that_lost_its_data_is_repaired_before_it_is_trusted(signed_in, 
 
 
 def test_a_broken_subscription_replays_revocations_before_the_cache_is_trusted(
-    signed_in, api_client, bearer, settings, wait_for
+    signed_in, api_client, bearer, settings, wait_for, django_assert_num_queries
 ):
     """Redis restarted with its data (or the network broke): the local view's subscriber
     saw its link break, so this process repairs before it trusts the cache again, although
-    no cache call of its own failed (redis-py reconnects those silently)."""
+    no cache call of its own failed (redis-py reconnects those silently).
+
+    Query counts tell which source answered: none while the cache is trusted, the
+    database's while it is not."""
     settings.ACCOUNTS = {**settings.ACCOUNTS, "LOCAL_VIEW": True}
     session, access = signed_in
     try:
@@ -182,6 +185,8 @@ def test_a_broken_subscription_replays_revocations_before_the_cache_is_trusted(
         assert api_client.get(ME_URL, **bearer(access)).status_code == 200
         # A revocation whose write-through was lost; Redis still holds the "active" entry.
         DeviceSession.objects.filter(pk=session.pk).update(revoked_at=session.created_at)
+        with django_assert_num_queries(0):  # before: the cache is trusted, stale as it is
+            assert api_client.get(ME_URL, **bearer(access)).status_code == 200
         lost = process_view.links_lost()
         admin = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
         mine = f"localview-{process_view._current().member}"  # never another process's
@@ -194,5 +199,9 @@ def test_a_broken_subscription_replays_revocations_before_the_cache_is_trusted(
         response = api_client.get(ME_URL, **bearer(access))
         assert (response.status_code, response.json()["code"]) == (401, "session_revoked")
         assert _state_entry(session)[0] is False
+        # After: repaired once, the cache is trusted again and now says revoked.
+        with django_assert_num_queries(0):
+            response = api_client.get(ME_URL, **bearer(access))
+        assert (response.status_code, response.json()["code"]) == (401, "session_revoked")
     finally:
         process_view.stop()
