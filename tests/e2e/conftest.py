@@ -13,13 +13,14 @@ from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def _whitenoise_serves_source_static_files():
-    """Before the live server builds its middleware (it is session-scoped too)."""
-    from django.conf import settings
+    """Before the live server builds its middleware (it is session-scoped), and only
+    while this package's tests run: the suites after it see the production settings."""
+    from django.test import override_settings
 
-    settings.WHITENOISE_USE_FINDERS = True
-    settings.WHITENOISE_AUTOREFRESH = True
+    with override_settings(WHITENOISE_USE_FINDERS=True, WHITENOISE_AUTOREFRESH=True):
+        yield
 
 
 @pytest.fixture(scope="module")
