@@ -18,3 +18,5 @@ class AccountsConfig(AppConfig):
         profiles.connect()
         # Rights changes (staff, superuser, groups, permissions) make access tokens stale.
         rights.connect()
+        # The browser and address of each browser session, kept at sign-in.
+        from accounts.web import session_store  # noqa: F401

@@ -4,10 +4,11 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Value
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
@@ -48,6 +49,22 @@ class User(AbstractUser):
     objects = KitUserManager()
 
     class Meta:
+        # The admin's filters at a million users (docs/performance.md): each small set
+        # walked in the list's order. Trigram indexes for its search: migration 0009
+        # (PostgreSQL only).
+        indexes = [
+            models.Index(
+                fields=["username"], condition=models.Q(is_staff=True), name="user_staff_idx"
+            ),
+            models.Index(
+                fields=["username"],
+                condition=models.Q(is_superuser=True),
+                name="user_superuser_idx",
+            ),
+            models.Index(
+                fields=["username"], condition=models.Q(is_active=False), name="user_inactive_idx"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 Lower("email"),
@@ -172,6 +189,21 @@ class DeviceSession(models.Model):
         indexes = [
             models.Index(fields=["user", "revoked_at"], name="devsess_user_revoked_idx"),
             models.Index(fields=["revoked_at"], name="devsess_revoked_idx"),
+            # The admin list (docs/performance.md): its order, its "active" and "expired"
+            # filters (unrevoked rows only), its reason filter, its device-id search.
+            models.Index(fields=["-last_used_at"], name="devsess_last_used_idx"),
+            models.Index(
+                fields=["-last_used_at"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="devsess_unrevoked_used_idx",
+            ),
+            models.Index(
+                fields=["refresh_expires_at"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="devsess_unrevoked_expiry_idx",
+            ),
+            models.Index(fields=["revoke_reason", "-last_used_at"], name="devsess_reason_used_idx"),
+            models.Index(fields=["device_id"], name="devsess_device_idx"),
         ]
         constraints = [
             # One live session per device of a user; a new sign-in replaces the old one.
@@ -213,13 +245,14 @@ class AuthEvent(models.Model):
         API_KEY_REFUSED = "api_key_refused", "API key refused"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="auth_events",
+        db_index=False,  # audit_user_created_idx leads with it
     )
     # The name as typed or as it was then: kept when the user is deleted.
     username = models.CharField(max_length=254, blank=True)
@@ -233,6 +266,17 @@ class AuthEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The admin at 20M rows (docs/performance.md): a kind's or a user's newest events,
+        # and its exact-match search (a name or an actor in any case, an address).
+        indexes = [
+            models.Index(fields=["kind", "-created_at"], name="audit_kind_created_idx"),
+            models.Index(fields=["user", "-created_at"], name="audit_user_created_idx"),
+            models.Index(Upper("username"), name="audit_username_upper_idx"),
+            models.Index(
+                Upper("actor"), condition=~models.Q(actor=""), name="audit_actor_upper_idx"
+            ),
+            models.Index(fields=["ip_address"], name="audit_ip_idx"),
+        ]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.kind} {self.username}"
@@ -275,6 +319,9 @@ class ApiKey(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The admin list's order (docs/performance.md); trigram index on the name for its
+        # search: migration 0009 (PostgreSQL only).
+        indexes = [models.Index(fields=["-created_at"], name="apikey_created_idx")]
         verbose_name = "API key"
         verbose_name_plural = "API keys"
 
@@ -324,3 +371,23 @@ class Lockout(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.value} until {self.locked_until:%Y-%m-%d %H:%M:%S}"
+
+
+class BrowserSession(AbstractBaseSession):
+    """A Django browser session with its user, so the account page can list a user's
+    browsers (Django's own session table has no user column). Written by the session
+    engine accounts.web.session_store (SESSION_ENGINE), which Django documents for this:
+    "Extending database-backed session engines"."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    user_agent = models.CharField(max_length=512, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    last_active_at = models.DateTimeField(auto_now=True)
+
+    @classmethod
+    def get_session_store_class(cls):
+        from accounts.web.session_store import SessionStore
+
+        return SessionStore

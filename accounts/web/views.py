@@ -23,15 +23,21 @@ from accounts.security.device_trust import trust_token_issue
 from accounts.users.passwords import change_password, reset_password, send_password_reset
 from accounts.users.signup import sign_up
 from accounts.web.forms import LockoutPasswordChangeForm, LoginForm, SignupForm, add_service_errors
+from accounts.web.session_store import browser_sessions_active
 
 
 @login_required
 def account(request):
-    """The account page: the profile and the active device sessions."""
+    """The account page: the profile, the active device sessions and browsers."""
     return render(
         request,
         "accounts/account.html",
-        {"device_sessions": sessions.active_sessions(request.user)},
+        {
+            "device_sessions": sessions.active_sessions(request.user),
+            "browser_sessions": browser_sessions_active(
+                user=request.user, current_key=request.session.session_key
+            ),
+        },
     )
 
 
