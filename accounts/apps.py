@@ -9,8 +9,11 @@ class AccountsConfig(AppConfig):
         # Connect the signal receivers: API keys (owner deleted), lockouts (sign-in failed
         # or succeeded), device sessions (user deactivated or deleted, password changed).
         # Register the system checks (signing keys).
+        # Every kind of revocation state (API keys, device sessions, profiles) registers
+        # before any request: a repair replays the kinds it knows, then all trust the cache.
         from accounts import checks  # noqa: F401
-        from accounts.devices import rights
+        from accounts.apikeys import keys  # noqa: F401
+        from accounts.devices import rights, session_state  # noqa: F401
         from accounts.users import profiles, signals
 
         signals.connect()

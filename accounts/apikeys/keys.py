@@ -11,7 +11,7 @@ revocation writes the revoked state through to the cache after commit, a miss re
 the row and repopulates with `cache.add` (which never overwrites a fresher write), and a
 cache error falls back to the database instead of failing open (one warning), and a
 revocation that could not be written through is replayed into the cache before it is
-trusted again (accounts.revocation.state.repair_cache). A per-process cache
+trusted again (accounts.revocation.repair). A per-process cache
 (local memory) cannot be written through across workers, so with one the cache is not
 used for keys at all: one SELECT per request, and revocation is still immediate.
 
@@ -40,10 +40,9 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
+from accounts import revocation
 from accounts.conf import kit_settings
 from accounts.models import ApiKey, AuthEvent
-from accounts.revocation import process_view
-from accounts.revocation import state as session_state
 from accounts.security import ratelimit
 from accounts.security.audit import record_event
 
@@ -141,9 +140,8 @@ def revoke_api_key(api_key, *, actor=""):
             _audit(AuthEvent.Kind.API_KEY_REVOKED, api_key, actor=actor)
         else:
             api_key.refresh_from_db(fields=["revoked_at"])
-        state = _state_of(api_key)
         # Written even when it was already revoked: repairs a write-through that failed.
-        transaction.on_commit(lambda: _write_revocation(state))
+        revocation.mark_revoked(API_KEYS, {api_key.prefix: _state_of(api_key)})
     return bool(updated)
 
 
@@ -151,7 +149,7 @@ def save_api_key(api_key):
     """Save an edited key (name, owner) and drop its cached state after commit."""
     api_key.full_clean()
     api_key.save()
-    transaction.on_commit(lambda: _forget(api_key.prefix))
+    revocation.forget(API_KEYS, [api_key.prefix])
 
 
 def authenticate_api_key(raw_key, *, request=None):
@@ -188,10 +186,6 @@ def _revoke_keys_of_deleted_owner(sender, instance, **kwargs):
 # --- cache --------------------------------------------------------------------------------
 
 
-def _cache_key(prefix):
-    return f"apikey:{prefix}"
-
-
 def _state_from_db(prefix):
     """The key's state (one query on a cache miss), or None for an unknown prefix."""
     return ApiKey.objects.filter(prefix=prefix).values(*_STATE_FIELDS).first()
@@ -199,6 +193,25 @@ def _state_from_db(prefix):
 
 def _state_of(api_key):
     return {field: getattr(api_key, field) for field in _STATE_FIELDS}
+
+
+def _recent_revocations(now):
+    """Every key revoked within CACHE_TIMEOUT (a cached "active" state lives that long):
+    replayed into the cache by accounts.revocation.repair."""
+    since = now - timedelta(seconds=CACHE_TIMEOUT)
+    states = ApiKey.objects.filter(revoked_at__gte=since).order_by().values(*_STATE_FIELDS)
+    return {state["prefix"]: state for state in states}
+
+
+# Entries `apikey:<prefix>` hold the row's _STATE_FIELDS.
+API_KEYS = revocation.register(
+    revocation.Kind(
+        prefix="apikey",
+        load=_state_from_db,
+        timeout=lambda state: CACHE_TIMEOUT,
+        recent_revocations=_recent_revocations,
+    )
+)
 
 
 def _load_state(prefix, request):
@@ -214,41 +227,7 @@ def _load_state(prefix, request):
         return _state_from_db(prefix)
 
     # Unknown prefixes come back None, which read_through never keeps.
-    return session_state.read_through(_cache_key(prefix), load, lambda state: CACHE_TIMEOUT)
-
-
-def _write_revocation(state):
-    if not session_state.cache_is_shared():
-        return
-    try:
-        cache.set(_cache_key(state["prefix"]), state, CACHE_TIMEOUT)
-    except Exception:
-        # Replayed by repair_cache before this process trusts the cache again.
-        session_state.note_cache_error("write of a revocation")
-    process_view.invalidate([_cache_key(state["prefix"])])
-
-
-def write_recent_revocations(now):
-    """Write the state of every key revoked within CACHE_TIMEOUT (a cached "active" state
-    lives that long) into the cache; returns how many. Called by repair_cache."""
-    if not session_state.cache_is_shared():
-        return 0
-    since = now - timedelta(seconds=CACHE_TIMEOUT)
-    states = ApiKey.objects.filter(revoked_at__gte=since).order_by().values(*_STATE_FIELDS)
-    entries = {_cache_key(state["prefix"]): state for state in states}
-    if entries:
-        cache.set_many(entries, CACHE_TIMEOUT)
-    return len(entries)
-
-
-def _forget(prefix):
-    if not session_state.cache_is_shared():
-        return
-    try:
-        cache.delete(_cache_key(prefix))
-    except Exception:
-        session_state.note_cache_error("delete")
-    process_view.invalidate([_cache_key(prefix)])
+    return revocation.read_through(API_KEYS, prefix, load=load)
 
 
 # --- use and refusal ---------------------------------------------------------------------
@@ -258,7 +237,7 @@ def _record_use(api_key_id):
     """Write `last_used_at` at most once a minute: a per-process clock and a cache.add gate
     save the round trip and the query, and the conditional UPDATE keeps the promise when
     the cache is down or per process."""
-    if not session_state.due_once_a_while(f"apikey:{api_key_id}", LAST_USED_INTERVAL):
+    if not revocation.due_once_a_while(f"apikey:{api_key_id}", LAST_USED_INTERVAL):
         return
     try:
         due = cache.add(f"apikey:used:{api_key_id}", True, LAST_USED_INTERVAL)

@@ -23,7 +23,7 @@ from django.contrib.auth.models import Group
 from django.db.models import F
 from django.db.models.signals import m2m_changed, post_init, post_save, pre_delete
 
-from accounts.revocation import state as session_state
+from accounts.devices import session_state
 from accounts.users import profiles
 
 RIGHTS_FLAGS = ("is_staff", "is_superuser")

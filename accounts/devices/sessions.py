@@ -20,7 +20,9 @@ from django.utils import timezone
 from rest_framework import exceptions, serializers
 from rest_framework_simplejwt.exceptions import TokenError
 
+from accounts import revocation
 from accounts.conf import kit_settings
+from accounts.devices import session_state
 from accounts.devices.tokens import (
     RIGHTS_VERSION_CLAIM,
     DeviceAccessToken,
@@ -32,7 +34,6 @@ from accounts.devices.tokens import (
     refresh_lifetime,
 )
 from accounts.models import AuthEvent, DeviceSession
-from accounts.revocation import state as session_state
 from accounts.security.audit import record_event
 from accounts.security.lockout import lockout_message
 from api.exceptions import TooManyAttempts
@@ -319,7 +320,7 @@ def refresh(*, request, raw_refresh, device_id):
             # The rotation wrote last_used_at: this process skips the next minute's write.
             # Not the shared mark (a round trip per refresh); another worker may write it
             # once more.
-            session_state.due_once_a_while(_touch_key(session.pk), _TOUCH_INTERVAL)
+            revocation.due_once_a_while(_touch_key(session.pk), _TOUCH_INTERVAL)
             return session, pair
     return _refresh_refused(token, request=request, device_id=device_id, now=now)
 
@@ -490,7 +491,7 @@ def _mark_touched(session_id):
 def touch(session_id):
     """Write last_used_at at most once a minute per session: a per-process clock first (no
     round trip), then a shared cache key (no query)."""
-    if not session_state.due_once_a_while(_touch_key(session_id), _TOUCH_INTERVAL):
+    if not revocation.due_once_a_while(_touch_key(session_id), _TOUCH_INTERVAL):
         return
     try:
         first = cache.add(_touch_key(session_id), 1, _TOUCH_INTERVAL)

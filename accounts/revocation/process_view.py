@@ -131,9 +131,7 @@ REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
 @functools.cache
 def enabled():
     """ACCOUNTS["LOCAL_VIEW"] with Django's Redis cache (read once: asked every request)."""
-    return kit_settings.LOCAL_VIEW and (
-        _cache_config()["BACKEND"] == REDIS_BACKEND
-    )
+    return kit_settings.LOCAL_VIEW and (_cache_config()["BACKEND"] == REDIS_BACKEND)
 
 
 @receiver(setting_changed)

@@ -1,10 +1,17 @@
-"""Is this device session still active? The one place that answers, for every request.
+"""The revocation state engine: cached state of registered kinds, read through a
+per-process view, the shared cache and the database (public names: accounts/revocation/).
+
+A kind (device sessions in accounts.devices.session_state, API keys in
+accounts.apikeys.keys, profiles in accounts.users.profiles) registers a `Kind`: its key
+prefix, how to read one entry's state from the database, the entry's cache lifetime, and
+which recent revocations a repair replays. This module imports none of them.
 
 The database row is the source of truth. With a shared cache (Redis, Memcached) each
-session has one cache entry `(active, user rights_version)`: a check is one cache get and
-no query. A miss reads the row and fills the entry with `cache.add`, never overwriting, so a
-concurrent revocation's `set` wins. Every revocation deletes the entry at once and `set`s
-it to revoked after the database commit (still before the revoking call returns).
+entry (e.g. a session's `(active, rights_version, user_id)`) is one cache key: a check is
+one cache get and no query. A miss reads the row and fills the entry with `cache.add`,
+never overwriting, so a concurrent revocation's `set` wins. Every revocation deletes the
+entry at once and `set`s it to revoked after the database commit (still before the
+revoking call returns).
 
 A per-process cache (LocMemCache, DummyCache) cannot see another worker's revocation, so
 then every check reads the database (one query).
@@ -13,18 +20,19 @@ When the cache fails (Redis down), nothing fails open: checks read the database,
 warning is logged when the cache becomes unreachable (not one per request). A revocation
 made meanwhile is in the database but not in the cache, which may still hold an "active"
 entry from before. So this process does not trust the cache again until it has *repaired*
-it: `repair_cache` replays every revocation recent enough for a cached "active" entry to
-be still alive (sessions revoked within one access-token lifetime, the TTL of an active
-entry; API keys revoked within their cache TTL) from the database into the cache, then
-makes sure the cache holds an epoch marker (`cache.add`, no expiry) and remembers its
-value. A process repairs before it trusts a value read from the cache when (a) it saw a
-cache error since its last repair, (b) the marker, read in the same round trip as the
-entry (`get_many`), is missing or is not the one it remembers: Redis lost its data (a
-restart without persistence, a flush) or this process never repaired (its first read), or
-(c) its local view's subscription broke since (accounts.revocation.process_view.links_lost: a Redis
-restart, with or without persistence, or a network break; the subscriber has no silent
-retry). The read that notices this is answered from the database. Each tells a process
-the cache may have missed a write; the repair itself is a few indexed queries, rare.
+it: `repair` replays every revocation recent enough for a cached "active" entry to be
+still alive (each kind's `recent_revocations`: sessions revoked within one access-token
+lifetime, the TTL of an active entry; API keys revoked within their cache TTL) from the
+database into the cache, then makes sure the cache holds an epoch marker (`cache.add`, no
+expiry) and remembers its value. A process repairs before it trusts a value read from the
+cache when (a) it saw a cache error since its last repair, (b) the marker, read in the
+same round trip as the entry (`get_many`), is missing or is not the one it remembers:
+Redis lost its data (a restart without persistence, a flush) or this process never
+repaired (its first read), or (c) its local view's subscription broke since
+(process_view.links_lost: a Redis restart, with or without persistence, or a network
+break; the subscriber has no silent retry). The read that notices this is answered from
+the database. Each tells a process the cache may have missed a write; the repair itself
+is a few indexed queries, rare.
 
 Left open (docs/performance.md): a process whose cache connection survived an outage it
 never noticed (it served no request meanwhile), or, with the local view off, a Redis that
@@ -34,12 +42,14 @@ lifetime.
 """
 
 import contextlib
-import functools
 import logging
 import time
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
+from functools import cache as _once
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -48,7 +58,6 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
-from accounts.models import AuthEvent, DeviceSession
 from accounts.revocation import process_view
 
 logger = logging.getLogger(__name__)
@@ -69,17 +78,40 @@ _repaired_links = 0  # process_view.links_lost() at the last repair
 
 
 @dataclass(frozen=True)
-class SessionState:
-    active: bool
-    rights_version: int
-    user_id: object = None  # whose session: a token naming another `sub` is refused
+class Kind:
+    """One kind of cached state, registered by the package that owns its rows.
+
+    `load(ident)` reads one entry's state from the database: a picklable value, or None for
+    "no such thing" (never kept, so made-up idents cannot fill the cache). `timeout(value)`
+    is the value's cache lifetime. `recent_revocations(now)`, when given, returns
+    `{ident: revoked value}` for every revocation a cached "active" entry could still
+    contradict: `repair` writes them into the cache.
+    """
+
+    prefix: str
+    load: Callable[[Any], Any]
+    timeout: Callable[[Any], int]
+    recent_revocations: Callable[[datetime], Mapping[Any, Any]] | None = None
+
+    def key(self, ident: Any) -> str:
+        return f"{self.prefix}:{ident}"
 
 
-REVOKED = SessionState(active=False, rights_version=0)
+_kinds: dict[str, Kind] = {}
 
 
-@functools.cache
-def cache_is_shared():
+def register(kind: Kind) -> Kind:
+    """Add a kind (at import of its package); returns it, to keep as a module constant."""
+    _kinds[kind.prefix] = kind
+    return kind
+
+
+def registered() -> tuple[Kind, ...]:
+    return tuple(_kinds.values())
+
+
+@_once
+def cache_is_shared() -> bool:
     """True when every worker and instance sees the same cache (read once: asked on every
     request)."""
     return settings.CACHES["default"]["BACKEND"] not in _PER_PROCESS_BACKENDS
@@ -91,27 +123,11 @@ def _settings_changed(*, setting, **kwargs):
         cache_is_shared.cache_clear()
 
 
-def _key(session_id):
-    return f"devsess:{session_id}"
-
-
-def _active_timeout():
-    # Bounded by one access lifetime: should a write-through ever fail, a stale "active"
-    # entry cannot outlive the access tokens it would let through.
-    return max(1, settings.JWT_ACCESS_TOKEN_LIFETIME)
-
-
-def _revoked_timeout():
-    # Long enough that every access token of the session has expired; after that a miss
-    # simply reads the (revoked) row again.
-    return settings.JWT_ACCESS_TOKEN_LIFETIME + 60
-
-
 _due_at = {}
 _DUE_AT_LIMIT = 50_000
 
 
-def due_once_a_while(name, interval):
+def due_once_a_while(name: str, interval: float) -> bool:
     """True at most once per `interval` seconds per `name` in this process (no round trip):
     the first gate of the throttled last-used writes, before their shared cache gate."""
     now = time.monotonic()
@@ -143,31 +159,24 @@ def _repair_due():
     return _cache_down or _repaired_links != process_view.links_lost()
 
 
-def repair_cache():
-    """Write every revocation a cached "active" entry could still contradict into the
-    cache. True when done; False (cache still failing) otherwise."""
+def repair() -> bool:
+    """Write every revocation a cached "active" entry could still contradict (each kind's
+    `recent_revocations`) into the cache. True when done; False (cache still failing)
+    otherwise."""
     global _cache_down, _epoch, _repaired_links
-    from accounts.apikeys import keys as api_keys
-
     links = process_view.links_lost()
     now = timezone.now()
-    since = now - timedelta(seconds=_active_timeout())
-    revoked_ids = set(
-        DeviceSession.objects.filter(revoked_at__gte=since).values_list("pk", flat=True)
-    )
-    # Sessions of deleted users have no row left; their revocation is in the audit trail.
-    revoked_ids.update(
-        AuthEvent.objects.filter(
-            kind=AuthEvent.Kind.SESSION_REVOKED, created_at__gte=since, session_id__isnull=False
-        ).values_list("session_id", flat=True)
-    )
+    replay = {
+        kind: kind.recent_revocations(now) for kind in registered() if kind.recent_revocations
+    }
     try:
-        if revoked_ids:
-            cache.set_many(
-                {_key(sid): _to_value(REVOKED) for sid in revoked_ids}, _revoked_timeout()
-            )
-        keys = api_keys.write_recent_revocations(now)
-        if revoked_ids or keys:
+        for kind, revoked in replay.items():
+            by_timeout = {}
+            for ident, value in revoked.items():
+                by_timeout.setdefault(kind.timeout(value), {})[kind.key(ident)] = value
+            for timeout, entries in by_timeout.items():
+                cache.set_many(entries, timeout)
+        if any(replay.values()):
             # A process that stayed connected may hold them in its view as active.
             process_view.invalidate()
         # The marker stays until Redis loses its data; whichever process adds it first
@@ -179,16 +188,15 @@ def repair_cache():
         return False
     if _cache_down:
         logger.warning(
-            "cache reachable again: %s session and %s API-key revocations replayed",
-            len(revoked_ids),
-            keys,
+            "cache reachable again: revocations replayed (%s)",
+            ", ".join(f"{kind.prefix}: {len(revoked)}" for kind, revoked in replay.items()),
         )
     _cache_down = False
     _epoch, _repaired_links = epoch, links
     return True
 
 
-def cache_cleared():
+def cache_cleared() -> None:
     """The cache was emptied (tests, `cache.clear()`): no stale entry can be left."""
     global _cache_down, _epoch, _repaired_links
     _cache_down = False
@@ -210,7 +218,7 @@ def trusted_get(key):
         note_cache_error("read")
         return UNTRUSTED
     if _repair_due() or values.get(EPOCH_KEY) != _epoch:
-        repair_cache()
+        repair()
         return UNTRUSTED
     return values.get(key)
 
@@ -223,38 +231,29 @@ def view_get(key):
     return process_view.get(key)
 
 
-def read_session_state_from_db(session_id):
-    """The state from the row (one query), or None when the session does not exist."""
-    row = (
-        DeviceSession.objects.filter(pk=session_id)
-        .values_list(
-            "user_id", "user__rights_version", "user__is_active", "revoked_at", "refresh_expires_at"
-        )
-        .first()
-    )
-    if row is None:
-        return None
-    user_id, rights_version, user_is_active, revoked_at, expires_at = row
-    active = user_is_active and revoked_at is None and expires_at > timezone.now()
-    return SessionState(active=active, rights_version=rights_version, user_id=user_id)
+def read_through(
+    kind: Kind, ident: Any, *, load: Callable[[], Any] | None = None, refresh: bool = False
+) -> Any:
+    """The state of `ident`: from this process's view, else the cache, else the database
+    (`kind.load(ident)`, or `load()` when given), which then fills both (`cache.add`: a
+    concurrent revocation's `set` wins). None for "no such thing", which is never kept.
 
-
-def _to_value(state):
-    return (state.active, state.rights_version, state.user_id)
-
-
-def read_through(key, load, timeout):
-    """The value of `key`: from this process's view, else the cache, else `load()` (the
-    database), which then fills both (`cache.add`: a concurrent revocation's `set` wins).
-
-    The one read path of every cached state of the kit (sessions, user profiles, API
-    keys); `load` returns a picklable value, or None for "no such thing", which is never
-    kept (made-up keys cannot fill the view or the cache); `timeout(value)` is its cache
-    lifetime. With a per-process cache (local memory) it is `load()` every time: such a
-    cache cannot hear another process's revocation.
+    `refresh=True` skips the cached entry and rewrites it from the database (a session
+    whose token carries a newer rights version than the cached one). With a per-process
+    cache (local memory) it is the database every time: such a cache cannot hear another
+    process's revocation.
     """
+    load = load or (lambda: kind.load(ident))
     if not cache_is_shared():
         return load()
+    key = kind.key(ident)
+    if refresh:
+        seen = process_view.messages_seen()
+        value = load()
+        if value is not None:
+            process_view.store(key, value, seen)
+            _write(cache.set, key, value, kind.timeout(value))
+        return value
     value = view_get(key)
     if value is not process_view.MISS:
         return value
@@ -269,72 +268,37 @@ def read_through(key, load, timeout):
     if value is None:
         return None
     process_view.store(key, value, seen)
-    try:
-        cache.add(key, value, timeout(value))
-    except Exception:
-        note_cache_error("write")
+    _write(cache.add, key, value, kind.timeout(value))
     return value
 
 
-def _load_value(session_id):
-    return _to_value(read_session_state_from_db(session_id) or REVOKED)
-
-
-def get_session_state(session_id, *, refresh=False):
-    """The session's state (REVOKED when it does not exist: deleted, flushed).
-
-    `refresh=True` skips the cached entry and rewrites it from the database (used when a
-    token's rights version does not match the cached one).
-    """
-    if not isinstance(session_id, uuid.UUID):
-        session_id = uuid.UUID(str(session_id))
-    key = _key(session_id)
-    if not refresh or not cache_is_shared():
-        return SessionState(*read_through(key, lambda: _load_value(session_id), _value_timeout))
-    seen = process_view.messages_seen()
-    value = _load_value(session_id)
-    process_view.store(key, value, seen)
+def _write(method, key, value, timeout):
     try:
-        cache.set(key, value, _value_timeout(value))
+        method(key, value, timeout)
     except Exception:
         note_cache_error("write")
-    return SessionState(*value)
 
 
-def _value_timeout(value):
-    return _timeout(SessionState(*value))
+def remember(kind: Kind, ident: Any, value: Any) -> None:
+    """Fill the entry of a row just written (a session signed in) after commit (`add`: a
+    revocation's `set` wins)."""
+    if cache_is_shared():
+        key, timeout = kind.key(ident), kind.timeout(value)
+        transaction.on_commit(lambda: _write(cache.add, key, value, timeout))
 
 
-def _timeout(state):
-    return _active_timeout() if state.active else _revoked_timeout()
-
-
-def remember_new_session(session, user):
-    """Fill the entry of a session just signed in (`add`: a revocation's `set` wins)."""
-    if not cache_is_shared():
-        return
-    state = SessionState(active=True, rights_version=user.rights_version, user_id=user.pk)
-
-    def _add():
-        try:
-            cache.add(_key(session.pk), _to_value(state), _active_timeout())
-        except Exception:
-            note_cache_error("write")
-
-    transaction.on_commit(_add)
-
-
-def mark_revoked(session_ids):
-    """Write a revocation through: delete the entries now, set them revoked on commit.
+def mark_revoked(kind: Kind, revoked: Mapping[Any, Any]) -> None:
+    """Write revocations through (`{ident: revoked value}`): delete the entries now, set
+    them to the revoked value after commit, and drop them from every process's view.
 
     Deleting first means no reader can keep a stale "active" entry even while the
     revoking transaction is still open; the `set` after commit wins over a reader's `add`
     of the value it read before the commit.
     """
-    session_ids = [uuid.UUID(str(sid)) for sid in session_ids]
-    if not session_ids or not cache_is_shared():
+    if not revoked or not cache_is_shared():
         return
-    keys = [_key(sid) for sid in session_ids]
+    entries = {kind.key(ident): value for ident, value in revoked.items()}
+    keys = list(entries)
     try:
         cache.delete_many(keys)
     except Exception:
@@ -342,20 +306,28 @@ def mark_revoked(session_ids):
     process_view.drop_here(keys)
 
     def _set_revoked():
+        by_timeout = {}
+        for key, value in entries.items():
+            by_timeout.setdefault(kind.timeout(value), {})[key] = value
         try:
-            cache.set_many(dict.fromkeys(keys, _to_value(REVOKED)), timeout=_revoked_timeout())
+            for timeout, batch in by_timeout.items():
+                cache.set_many(batch, timeout=timeout)
         except Exception:
-            # Replayed by repair_cache before this process trusts the cache again.
+            # Replayed by repair before this process trusts the cache again.
             note_cache_error("write of a revocation")
         process_view.invalidate(keys)
 
     transaction.on_commit(_set_revoked)
 
 
-def forget_keys(keys):
+def forget(kind: Kind, idents: Iterable[Any]) -> None:
     """Drop cached entries now and again after commit, in Redis and in every process's
-    view, so the next read of each comes from the database."""
-    if not keys or not cache_is_shared():
+    view, so the next read of each comes from the database. `idents` is only iterated
+    with a shared cache (a lazy QuerySet costs nothing otherwise)."""
+    if not cache_is_shared():
+        return
+    keys = [kind.key(ident) for ident in idents]
+    if not keys:
         return
 
     def _delete():
@@ -371,12 +343,3 @@ def forget_keys(keys):
     process_view.drop_here(keys)
     _delete()
     transaction.on_commit(_delete_everywhere)
-
-
-def forget_user_sessions(user):
-    """Drop the entries of a user's live sessions after a rights change, so the next
-    check reads the new rights version from the database."""
-    if not cache_is_shared():
-        return
-    live = DeviceSession.objects.filter(user=user, revoked_at__isnull=True)
-    forget_keys([_key(sid) for sid in live.values_list("pk", flat=True)])

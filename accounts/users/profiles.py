@@ -1,6 +1,6 @@
 """The `/me` fields of a user, cached like session state: a warm `/me` makes no query.
 
-Read through accounts.revocation.state (this process's view, then Redis, then the database);
+Read through accounts.revocation (this process's view, then Redis, then the database);
 every save or delete of a user drops the entry everywhere (write-through, as revocations
 do), and so does a change of rights (accounts.devices.rights). A bulk `QuerySet.update()` sends no
 signal: its profiles refresh within PROFILE_TIMEOUT, or call `forget_profiles(ids)`.
@@ -10,15 +10,11 @@ With a per-process cache (local memory) the profile is read from the database.
 from django.contrib.auth import get_user_model
 from django.db.models.signals import post_delete, post_save
 
-from accounts.revocation import state as session_state
+from accounts import revocation
 
 PROFILE_FIELDS = ("id", "username", "email", "first_name", "last_name", "is_staff")
 # Seconds a cached profile lives (bounds what a change without a signal leaves stale).
 PROFILE_TIMEOUT = 60
-
-
-def _key(user_id):
-    return f"profile:{user_id}"
 
 
 def _load(user_id):
@@ -26,19 +22,20 @@ def _load(user_id):
     return get_user_model().objects.filter(pk=user_id).values(*PROFILE_FIELDS).first() or False
 
 
+# Entries `profile:<user id>`; nothing to replay in a repair (a change only forgets).
+PROFILES = revocation.register(
+    revocation.Kind(prefix="profile", load=_load, timeout=lambda value: PROFILE_TIMEOUT)
+)
+
+
 def get_profile(user_id):
     """The `/me` fields of this user as a dict, or None when the user does not exist."""
-    return (
-        session_state.read_through(
-            _key(user_id), lambda: _load(user_id), lambda value: PROFILE_TIMEOUT
-        )
-        or None
-    )
+    return revocation.read_through(PROFILES, user_id) or None
 
 
 def forget_profiles(user_ids):
     """Drop these users' cached profiles now and, after commit, on every process."""
-    session_state.forget_keys([_key(pk) for pk in user_ids])
+    revocation.forget(PROFILES, user_ids)
 
 
 def _user_changed(sender, instance, **kwargs):

@@ -20,12 +20,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_knob_the_project_leaves_out_has_its_default(settings):
     settings.ACCOUNTS = {"SITE_NAME": "Acme"}
     assert kit_settings.SITE_NAME == "Acme"
-    assert kit_settings.MAX_DEVICES == DEFAULTS["MAX_DEVICES"]
+    assert DEFAULTS["MAX_DEVICES"] == kit_settings.MAX_DEVICES
     assert kit_settings.TOKEN_CLAIMS is None
 
 
 def test_the_settings_fixture_and_override_settings_are_seen_at_once(settings):
-    assert kit_settings.MAX_DEVICES == settings.ACCOUNTS["MAX_DEVICES"]
+    assert settings.ACCOUNTS["MAX_DEVICES"] == kit_settings.MAX_DEVICES
     settings.ACCOUNTS = {**settings.ACCOUNTS, "MAX_DEVICES": 42}
     assert kit_settings.MAX_DEVICES == 42
     with override_settings(ACCOUNTS={**settings.ACCOUNTS, "MAX_DEVICES": 7}):
@@ -58,13 +58,16 @@ def test_a_name_that_is_not_a_knob_is_a_clear_error():
 )
 def test_an_unknown_knob_or_a_wrong_type_stops_start_up(settings, accounts, message):
     settings.ACCOUNTS = {**settings.ACCOUNTS, **accounts}
-    with pytest.raises(SystemCheckError, match="accounts.E004") as error:
+    with pytest.raises(SystemCheckError, match=r"accounts\.E004") as error:
         call_command("check")
     assert message in str(error.value)
 
 
 def test_the_configured_settings_pass_the_check(settings):
-    settings.ACCOUNTS = {**settings.ACCOUNTS, "TOKEN_CLAIMS": "tests.api.test_claims_permissions.claims"}
+    settings.ACCOUNTS = {
+        **settings.ACCOUNTS,
+        "TOKEN_CLAIMS": "tests.api.test_claims_permissions.claims",
+    }
     call_command("check")
 
 

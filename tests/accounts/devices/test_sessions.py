@@ -1,4 +1,5 @@
-"""accounts.devices.sessions and accounts.revocation.state: the rules every caller shares."""
+"""accounts.devices.sessions and its revocation state (accounts.devices.session_state): the
+rules every caller shares."""
 
 import threading
 import uuid
@@ -14,10 +15,10 @@ from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.test import APIClient
 
-from accounts.devices import sessions
+from accounts.devices import session_state, sessions
 from accounts.devices.tokens import decode_access
 from accounts.models import AuthEvent, DeviceSession
-from accounts.revocation import state as session_state
+from accounts.revocation.state import cache_is_shared
 from tests.factories import DEFAULT_PASSWORD
 
 
@@ -31,7 +32,7 @@ def request_():
 @pytest.fixture
 def shared_cache(monkeypatch):
     """Treat the configured cache as shared (it is, with Redis; locmem stands in here)."""
-    monkeypatch.setattr(session_state, "cache_is_shared", lambda: True)
+    monkeypatch.setattr("accounts.revocation.state.cache_is_shared", lambda: True)
 
 
 @pytest.mark.django_db
@@ -135,7 +136,7 @@ def test_cache_error_never_fails_open(user, request_, shared_cache, monkeypatch,
         raise ConnectionError("cache down")
 
     for read in ("get", "get_many"):  # every read of the cache fails
-        monkeypatch.setattr(session_state.cache, read, broken)
+        monkeypatch.setattr(cache, read, broken)
     with pytest.raises(exceptions.AuthenticationFailed) as exc:
         sessions.check_access(decode_access(pair.access))
     assert exc.value.get_codes() == "session_revoked"
@@ -144,7 +145,7 @@ def test_cache_error_never_fails_open(user, request_, shared_cache, monkeypatch,
 
 @pytest.mark.django_db
 def test_per_process_cache_reads_database(user, request_, django_assert_num_queries):
-    if session_state.cache_is_shared():
+    if cache_is_shared():
         pytest.skip("runs with the local-memory cache")
     _, pair = sessions.sign_in(request=request_, user=user)
     with django_assert_num_queries(1):

@@ -65,6 +65,6 @@ def test_a_change_of_rights_drops_the_cached_profile(user):
     from accounts.users import profiles
 
     profiles.get_profile(user.pk)
-    assert cache.get(profiles._key(user.pk))["username"] == user.username
+    assert cache.get(profiles.PROFILES.key(user.pk))["username"] == user.username
     user.groups.add(Group.objects.create(name="editors"))  # a change of rights
-    assert cache.get(profiles._key(user.pk)) is None
+    assert cache.get(profiles.PROFILES.key(user.pk)) is None
