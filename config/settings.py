@@ -392,6 +392,9 @@ SIMPLE_JWT = {
 # ---------------------------------------------------------------------------------------
 # The kit's own knobs
 # ---------------------------------------------------------------------------------------
+# Read in code as accounts.conf.kit_settings.<KNOB>; a key left out takes its default from
+# accounts/conf.py DEFAULTS (tests/accounts/test_conf.py holds the defaults here equal to
+# those), an unknown key or a wrong type stops start-up (check accounts.E004).
 ACCOUNTS = {
     # Name shown in page titles, the admin and e-mails.
     "SITE_NAME": env.str("ACCOUNTS_SITE_NAME", default="Kit"),
