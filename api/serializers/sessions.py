@@ -4,7 +4,6 @@ from rest_framework import serializers
 
 from accounts.devices.sessions import DEVICE_ID_PATTERN
 from accounts.models import DeviceSession
-from api.serializers.errors import ErrorSerializer
 from api.serializers.fields import StrictCharField
 
 DEVICE_ID_HELP = "The client's stable id for the device: 1-128 characters of A-Za-z0-9._:-"
@@ -117,21 +116,6 @@ class DeviceSessionSerializer(serializers.ModelSerializer):
 
     def get_current(self, session) -> bool:
         return str(session.pk) == str(self.context.get("current_session_id"))
-
-
-# --- errors (for the schema) ------------------------------------------------------------
-
-
-class LimitDeviceSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    name = serializers.CharField()
-    last_used_at = serializers.DateTimeField()
-
-
-class DeviceLimitErrorSerializer(ErrorSerializer):
-    devices = LimitDeviceSerializer(
-        many=True, required=False, help_text="With `device_limit_reached`: the active sessions."
-    )
 
 
 # --- cookie transport -------------------------------------------------------------------

@@ -20,6 +20,7 @@ from accounts.security.lockout import too_many_attempts_response
 from accounts.users.passwords import change_password, reset_password, send_password_reset
 from accounts.users.signup import sign_up
 from api.authentication import model_user
+from api.openapi import INVALID, error
 from api.serializers.account import (
     AcceptedSerializer,
     PasswordChangeSerializer,
@@ -27,13 +28,11 @@ from api.serializers.account import (
     PasswordResetSerializer,
     SignupSerializer,
 )
-from api.serializers.errors import ErrorSerializer, ValidationErrorSerializer
 
 RESET_ACCEPTED = "If an account uses this address, a link to reset its password is on its way."
 SIGNUP_ACCEPTED = "Check your inbox: a message telling you how to go on is on its way."
 
-INVALID = OpenApiResponse(ValidationErrorSerializer, description="`invalid`: see `errors`.")
-THROTTLED = OpenApiResponse(ErrorSerializer, description="`throttled` (with Retry-After).")
+THROTTLED = error(["throttled"], "See Retry-After.")
 
 
 @contextmanager
@@ -72,6 +71,7 @@ class PublicAccountView(APIView):
 
 class PasswordChangeView(APIView):
     @extend_schema(
+        operation_id="changePassword",
         tags=["account"],
         summary="Change the caller's password",
         description="Every other session of the user is revoked; the caller's stays.",
@@ -79,11 +79,9 @@ class PasswordChangeView(APIView):
         responses={
             204: OpenApiResponse(description="Changed."),
             400: INVALID,
-            401: OpenApiResponse(ErrorSerializer, description="`not_authenticated`"),
-            403: OpenApiResponse(ErrorSerializer, description="`csrf_failed`"),
-            429: OpenApiResponse(
-                ErrorSerializer, description="`too_many_attempts`: locked out, see Retry-After"
-            ),
+            401: error(["not_authenticated", "token_invalid", "session_revoked", "token_stale"]),
+            403: error(["csrf_failed"]),
+            429: error(["too_many_attempts"], "Locked out: see Retry-After."),
         },
     )
     def post(self, request):
@@ -104,11 +102,13 @@ class PasswordChangeView(APIView):
 
 class PasswordResetView(PublicAccountView):
     @extend_schema(
+        operation_id="requestPasswordReset",
         tags=["account"],
         summary="Mail a password-reset link",
         description="Always 202 with the same body, whether or not the address is known "
         "(the e-mail goes out after the response). Limited by ACCOUNTS_RESET_RATE per "
         "client address, shared with the HTML page.",
+        auth=[],
         request=PasswordResetSerializer,
         responses={202: AcceptedSerializer, 400: INVALID, 429: THROTTLED},
     )
@@ -124,16 +124,18 @@ class PasswordResetConfirmView(PublicAccountView):
     throttle_classes = (ClientAddressThrottle,)
 
     @extend_schema(
+        operation_id="confirmPasswordReset",
         tags=["account"],
         summary="Set a new password from a reset link",
         description="Every session of the user is revoked. A link works once.",
+        auth=[],
         request=PasswordResetConfirmSerializer,
         responses={
             204: OpenApiResponse(description="Password set."),
-            400: OpenApiResponse(
-                ValidationErrorSerializer,
-                description="`invalid`: `errors.token` for a bad or used link, "
-                "`errors.new_password` for a password the validators refuse.",
+            400: error(
+                ["invalid"],
+                "`errors.token` for a bad or used link, `errors.new_password` for a "
+                "password the validators refuse.",
             ),
             429: THROTTLED,
         },
@@ -153,6 +155,7 @@ class PasswordResetConfirmView(PublicAccountView):
 
 class SignupView(PublicAccountView):
     @extend_schema(
+        operation_id="signUp",
         tags=["account"],
         summary="Create an account",
         description="Only when ACCOUNTS_ALLOW_SIGNUP is on. Always 202 with the same body "
@@ -161,11 +164,12 @@ class SignupView(PublicAccountView):
         "new account. A taken username (any case) is 400. Sign in afterwards with "
         "/auth/token/. Limited by ACCOUNTS_SIGNUP_RATE per client address, shared with the "
         "HTML page.",
+        auth=[],
         request=SignupSerializer,
         responses={
             202: AcceptedSerializer,
             400: INVALID,
-            404: OpenApiResponse(ErrorSerializer, description="`not_found`: sign-up is off."),
+            404: error(["not_found"], "Sign-up is off."),
             429: THROTTLED,
         },
     )

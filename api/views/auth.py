@@ -18,7 +18,6 @@ from accounts.security.device_trust import trust_token_issue
 from api.authentication import model_user
 from api.openapi import INVALID, error
 from api.serializers.sessions import (
-    DeviceLimitErrorSerializer,
     LogoutSerializer,
     RefreshSerializer,
     SignInResponseSerializer,
@@ -42,6 +41,7 @@ class TokenObtainView(APIView):
     authentication_classes = []
 
     @extend_schema(
+        operation_id="signIn",
         tags=TAG,
         summary="Sign in a device",
         auth=[],
@@ -50,12 +50,12 @@ class TokenObtainView(APIView):
             200: SignInResponseSerializer,
             400: INVALID,
             401: error(["invalid_credentials"]),
-            403: OpenApiResponse(
-                DeviceLimitErrorSerializer,
-                description="`code`: `device_limit_reached`; `devices` lists the active "
-                "sessions so the app can offer to sign one out (`revoke_device_id`).",
+            403: error(
+                ["device_limit_reached"],
+                "`devices` lists the active sessions so the app can offer to sign one out "
+                "(`revoke_device_id`).",
             ),
-            429: error(["too_many_attempts"]),
+            429: error(["too_many_attempts"], "Locked out: see Retry-After."),
         },
     )
     def post(self, request):
@@ -89,6 +89,7 @@ class TokenRefreshView(APIView):
     authentication_classes = []
 
     @extend_schema(
+        operation_id="refreshTokens",
         tags=TAG,
         summary="Rotate a refresh token",
         auth=[],
@@ -112,6 +113,7 @@ class TokenVerifyView(APIView):
     authentication_classes = []
 
     @extend_schema(
+        operation_id="verifyToken",
         tags=TAG,
         summary="Verify a token (signature, expiry and its device session)",
         auth=[],
@@ -137,13 +139,21 @@ class LogoutView(APIView):
         pass  # deferred to post(): see the class docstring
 
     @extend_schema(
+        operation_id="logout",
         tags=TAG,
         summary="Sign out this device",
+        description="The session is named by the access token (`Authorization: Bearer`, or "
+        "the `access_token` cookie with X-CSRFToken) or, when the access token has expired, "
+        'by `{"refresh": ...}` in the body (then nothing else is read). 204 also when the '
+        "session had already ended; a token the kit did not sign, or an expired one, is "
+        "401 `token_invalid`. Declared without `security`: a client without credentials "
+        "calls it with the refresh token.",
+        auth=[],
         request=LogoutSerializer,
         responses={
             204: OpenApiResponse(description="Signed out (also when already signed out)."),
             400: INVALID,
-            401: error(["not_authenticated", "token_invalid", "session_revoked"]),
+            401: error(["not_authenticated", "token_invalid", "token_stale"]),
             403: error(["csrf_failed"]),
         },
     )
@@ -171,12 +181,13 @@ class LogoutAllView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
+        operation_id="logoutAll",
         tags=TAG,
         summary="Sign out every device and browser session",
         request=None,
         responses={
             204: OpenApiResponse(description="Every session of the caller is signed out."),
-            401: error(["not_authenticated", "token_invalid", "session_revoked"]),
+            401: error(["not_authenticated", "token_invalid", "session_revoked", "token_stale"]),
             403: error(["csrf_failed"]),
         },
     )

@@ -17,14 +17,13 @@ from accounts import auth
 from accounts.devices import cookies, sessions
 from accounts.security.device_trust import trust_token_issue
 from api.authentication import enforce_csrf
-from api.openapi import INVALID, error
+from api.openapi import INVALID, NO_DATABASE, error, set_cookie_header
 from api.serializers.sessions import (
     CookieSignInResponseSerializer,
     CookieSignInSerializer,
-    DeviceLimitErrorSerializer,
 )
 
-TAG = ["auth (browser cookies)"]
+TAG = ["cookies"]
 CSRF_HEADER = OpenApiParameter(
     "X-CSRFToken",
     location=OpenApiParameter.HEADER,
@@ -32,6 +31,8 @@ CSRF_HEADER = OpenApiParameter(
     description="The value of the csrftoken cookie (GET /api/v1/auth/csrf/ sets it).",
 )
 CSRF_FAILED = error(["csrf_failed"])
+SETS_PAIR = "`access_token` and `refresh_token` (HttpOnly)."
+DELETES_PAIR = "`access_token` and `refresh_token` deleted (expired)."
 
 
 def _cookie_parameter(name, description):
@@ -67,11 +68,14 @@ class CsrfCookieView(APIView):
     authentication_classes = []
 
     @extend_schema(
+        operation_id="getCsrfCookie",
         tags=TAG,
         summary="Set the csrftoken cookie",
         description="Call once before the first POST: send its value as X-CSRFToken.",
         auth=[],
+        parameters=[set_cookie_header("`csrftoken` (readable by scripts).", [204])],
         responses={204: OpenApiResponse(description="The csrftoken cookie is set.")},
+        extensions=NO_DATABASE,
     )
     def get(self, request):
         get_token(request)  # CsrfViewMiddleware sets the cookie on the response
@@ -80,6 +84,7 @@ class CsrfCookieView(APIView):
 
 class CookieLoginView(_CookieRouteView):
     @extend_schema(
+        operation_id="cookieSignIn",
         tags=TAG,
         summary="Sign in a browser (tokens in HttpOnly cookies)",
         description="Sets `access_token` (Path=/), `refresh_token` (Path=/api/v1/auth/cookie/), "
@@ -91,17 +96,21 @@ class CookieLoginView(_CookieRouteView):
         parameters=[
             CSRF_HEADER,
             _cookie_parameter(cookies.TRUST_COOKIE, "Set by an earlier sign-in of this browser."),
+            set_cookie_header(
+                SETS_PAIR[:-1] + ", `device_trust` and, the first time, `device_id`.",
+                [200],
+            ),
         ],
         request=CookieSignInSerializer,
         responses={
             200: CookieSignInResponseSerializer,
             400: INVALID,
             401: error(["invalid_credentials"]),
-            403: OpenApiResponse(
-                DeviceLimitErrorSerializer,
-                description="`code`: `csrf_failed`, or `device_limit_reached` with `devices`.",
+            403: error(
+                ["csrf_failed", "device_limit_reached"],
+                "`device_limit_reached` lists the active sessions in `devices`.",
             ),
-            429: error(["too_many_attempts"]),
+            429: error(["too_many_attempts"], "Locked out: see Retry-After."),
         },
     )
     def post(self, request):
@@ -130,6 +139,7 @@ class CookieLoginView(_CookieRouteView):
 
 class CookieRefreshView(_CookieRouteView):
     @extend_schema(
+        operation_id="cookieRefresh",
         tags=TAG,
         summary="Rotate the refresh cookie",
         description="Reads `refresh_token` and `device_id` cookies; sets both token cookies "
@@ -139,6 +149,8 @@ class CookieRefreshView(_CookieRouteView):
             CSRF_HEADER,
             _cookie_parameter(cookies.REFRESH_COOKIE, "Set by the cookie sign-in."),
             _cookie_parameter(cookies.DEVICE_COOKIE, "Set by the cookie sign-in."),
+            set_cookie_header(SETS_PAIR, [200]),
+            set_cookie_header(DELETES_PAIR, [401]),
         ],
         request=None,
         responses={
@@ -169,12 +181,13 @@ class CookieRefreshView(_CookieRouteView):
 
 class CookieLogoutView(_CookieRouteView):
     @extend_schema(
+        operation_id="cookieLogout",
         tags=TAG,
         summary="Sign out this browser",
         description="Revokes the session of the token cookies and deletes them; 204 also "
         "when it had already ended.",
         auth=[],
-        parameters=[CSRF_HEADER],
+        parameters=[CSRF_HEADER, set_cookie_header(DELETES_PAIR, [204])],
         request=None,
         responses={
             204: OpenApiResponse(description="Signed out (also when already signed out)."),

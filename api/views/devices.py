@@ -17,6 +17,7 @@ AUTH_ERRORS = error(["not_authenticated", "token_invalid", "session_revoked", "t
 
 class DeviceListView(APIView):
     @extend_schema(
+        operation_id="listDevices",
         tags=TAG,
         summary="The caller's active device sessions",
         responses={200: DeviceSessionSerializer(many=True), 401: AUTH_ERRORS},
@@ -32,6 +33,7 @@ class DeviceListView(APIView):
 
 class DeviceDetailView(APIView):
     @extend_schema(
+        operation_id="revokeDevice",
         tags=TAG,
         summary="Sign out one of the caller's device sessions",
         responses={

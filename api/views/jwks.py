@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.devices.signing import get_token_backend
+from api.openapi import NO_DATABASE
 
 # Seconds clients and caches may keep the set; a new key is listed this long before use.
 JWKS_MAX_AGE = 300
@@ -31,14 +32,15 @@ class JWKSView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        operation_id="jwks",
-        tags=["tokens"],
+        operation_id="getJwks",
+        tags=["keys"],
         summary="Public keys that verify the JWTs (JWK Set, RFC 7517)",
         auth=[],
         responses=inline_serializer(
             "JWKSet", {"keys": inline_serializer("JWK", _JWK_FIELDS, many=True)}
         ),
         examples=[OpenApiExample("HS256: nothing public", value={"keys": []})],
+        extensions=NO_DATABASE,
     )
     def get(self, request):
         response = Response(get_token_backend().config.jwks)

@@ -12,7 +12,8 @@ from api.serializers.account import MeSerializer
 
 class MeView(APIView):
     @extend_schema(
-        tags=["account"],
+        operation_id="getMe",
+        tags=["me"],
         summary="The signed-in user",
         responses={
             200: MeSerializer,

@@ -19,8 +19,12 @@ from api.serializers.fields import StrictCharField
 
 # The errors every service route can answer (documented so clients and fuzzers know them).
 # 429 `throttled` (Retry-After): a client address that has sent too many bad keys.
-_KEY_ERRORS = {401: error(["api_key_missing", "api_key_invalid"]), 429: error(["throttled"])}
-_SCOPED_ERRORS = {**_KEY_ERRORS, 403: error(["insufficient_scope"])}
+_KEY_ERRORS = {
+    401: error(["api_key_missing", "api_key_invalid"]),
+    429: error(["throttled"], "See Retry-After."),
+}
+# A route that declares a scope: 403 with the scope it needs in `required_scope`.
+_SCOPED_ERRORS = {**_KEY_ERRORS, 403: error(["insufficient_scope"], "See `required_scope`.")}
 _NOT_FOUND = {404: error(["not_found"])}
 
 _KEY_INFO = inline_serializer(
@@ -41,7 +45,12 @@ _KEY_INFO = inline_serializer(
 class PingView(ServiceView):
     """Any valid key: says which key the caller is using."""
 
-    @extend_schema(tags=["service"], responses={200: _KEY_INFO, **_KEY_ERRORS})
+    @extend_schema(
+        operation_id="servicePing",
+        tags=["service"],
+        summary="Which key is calling",
+        responses={200: _KEY_INFO, **_KEY_ERRORS},
+    )
     def get(self, request):
         key = request.auth
         return Response({"key": {"name": key.name, "prefix": key.prefix, "scopes": key.scopes}})
@@ -52,7 +61,12 @@ class UserDetailView(ServiceView):
 
     permission_classes = [HasScope("users:read")]
 
-    @extend_schema(tags=["service"], responses={200: MeSerializer, **_SCOPED_ERRORS, **_NOT_FOUND})
+    @extend_schema(
+        operation_id="serviceGetUser",
+        tags=["service"],
+        summary="A user's profile",
+        responses={200: MeSerializer, **_SCOPED_ERRORS, **_NOT_FOUND},
+    )
     def get(self, request, user_id):
         user = get_object_or_404(get_user_model(), pk=user_id)
         return Response(MeSerializer(user).data)
@@ -83,7 +97,9 @@ class IntrospectView(ServiceView):
     permission_classes = [HasScope("tokens:introspect")]
 
     @extend_schema(
+        operation_id="serviceIntrospectToken",
         tags=["service"],
+        summary="Is this token live? (RFC 7662)",
         request=IntrospectSerializer,
         responses={200: _INTROSPECTION, 400: INVALID, **_SCOPED_ERRORS},
     )
@@ -120,7 +136,9 @@ class UserRevokeSessionsView(ServiceView):
     permission_classes = [HasScope("sessions:revoke")]
 
     @extend_schema(
+        operation_id="serviceRevokeUserSessions",
         tags=["service"],
+        summary="Sign a user out everywhere",
         request=None,
         responses={
             200: inline_serializer("RevokedCount", {"revoked": serializers.IntegerField()}),
