@@ -40,11 +40,30 @@ def session_status(session):
 
 
 class SessionStatusFilter(admin.SimpleListFilter):
+    """Active only unless another status (or all) is chosen: the live sessions are what an
+    operator looks for, and the ended ones outnumber them by far."""
+
     title = "status"
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
-        return [("active", "Active"), ("revoked", "Revoked"), ("expired", "Expired")]
+        return [
+            ("active", "Active"),
+            ("revoked", "Revoked"),
+            ("expired", "Expired"),
+            ("all", "All"),
+        ]
+
+    def value(self):
+        return super().value() or "active"
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
 
     def queryset(self, request, queryset):
         now = timezone.now()
@@ -108,6 +127,8 @@ class DeviceSessionAdmin(KitModelAdmin):
         super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
+        # The rows chosen now: the list's default filter (active) would drop them once revoked.
+        queryset = self.model.objects.filter(pk__in=list(queryset.values_list("pk", flat=True)))
         for session in queryset.filter(revoked_at__isnull=True):
             self._revoke(request, session)
         super().delete_queryset(request, queryset)
