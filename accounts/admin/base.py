@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models.constants import LOOKUP_SEP
 
+from accounts.admin.pagination import EstimatedCountPaginator
 from accounts.models import ApiKey, DeviceSession, User
 
 # Columns derived from a secret. Django lets a changelist's querystring filter on any local
@@ -38,7 +39,15 @@ def reaches_secret(model, lookup: str) -> bool:
 
 
 class KitModelAdmin(admin.ModelAdmin):
-    """The base of every kit ModelAdmin (a mixin before Django's UserAdmin for users)."""
+    """The base of every kit ModelAdmin (a mixin before Django's UserAdmin for users).
+
+    At production size (millions of rows, docs/performance.md) no changelist counts a
+    whole table: a bounded count or the planner's estimate (EstimatedCountPaginator), no
+    unfiltered total beside it, no facet counts."""
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
 
     def lookup_allowed(self, lookup, value, request=None):
         # A refused lookup is a 400 (DisallowedModelAdminLookup) whatever the value: no signal.

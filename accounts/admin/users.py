@@ -1,7 +1,11 @@
 from django.contrib import admin, messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
 
+from accounts.admin import device_sessions as device_sessions_admin
 from accounts.admin.base import KitModelAdmin, may_act_on, may_revoke_sessions, refuse_superusers
 from accounts.admin.device_sessions import DeviceSessionInline, Reason
 from accounts.devices import sessions
@@ -31,10 +35,29 @@ class UserAdmin(KitModelAdmin, DjangoUserAdmin):
         return may_revoke_sessions(request)
 
     def get_readonly_fields(self, request, obj=None):
-        fields = super().get_readonly_fields(request, obj)
+        fields = (*super().get_readonly_fields(request, obj), "device_sessions")
         if request.user.is_superuser:
             return fields
         return (*fields, "is_superuser")
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        return (*fieldsets, ("Device sessions", {"fields": ("device_sessions",)}))
+
+    @admin.display(description="device sessions")
+    def device_sessions(self, user):
+        """How many are live (the most recent are listed below) and a link to all of them,
+        ended ones included: the user page never loads thousands of rows."""
+        url = reverse("admin:accounts_devicesession_changelist")
+        return format_html(
+            '{} live (the {} most recently used are listed below). <a href="{}">All device '
+            "sessions of this user</a>",
+            sessions.active_sessions(user).count(),
+            device_sessions_admin.LIVE_SESSIONS_SHOWN,
+            f"{url}?{urlencode({'user__id__exact': user.pk})}",
+        )
 
     @admin.action(description="Revoke all sessions", permissions=["revoke_sessions"])
     def revoke_all_sessions(self, request, queryset):
