@@ -11,7 +11,10 @@
 The rules stay where they are: credentials and the lockout in
 accounts.devices.sessions.authenticate_credentials, device sessions in accounts.devices.sessions,
 browser sessions in django.contrib.auth. The default backend is
-ACCOUNTS["DEFAULT_AUTH_BACKEND"] ("session" or "jwt"), read at each call.
+ACCOUNTS["DEFAULT_AUTH_BACKEND"] ("session" or "jwt"), read at each call. Errors are the
+domain errors of accounts.errors, raised as they are (AuthenticationError and
+LockedOutError are their names here). `request` is a Django HttpRequest or DRF's Request
+(which hands Django's functions what they read of it).
 """
 
 from typing import NamedTuple
@@ -22,40 +25,28 @@ from django.contrib import auth as django_auth
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
-from rest_framework import exceptions, status
 from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts.conf import kit_settings
 from accounts.devices import cookies, sessions
+from accounts.devices.principal import ClaimsUser, authenticate_access_token, model_user
 from accounts.devices.tokens import DeviceAccessToken, TokenPair, decode_access, decode_refresh
+from accounts.errors import AccountsError, InvalidCredentials, LockedOut
 from accounts.models import DeviceSession
-from api.exceptions import TooManyAttempts
 
 SESSION = "session"
 JWT = "jwt"
 BACKENDS = (SESSION, JWT)
 
 
-class AuthenticationError(exceptions.APIException):
-    """Sign-in refused: unknown user, inactive user, wrong password, or a bad `login()`
-    call. One error, one message, so nothing tells which. In a DRF view it renders as
-    401 `invalid_credentials`."""
-
-    status_code = status.HTTP_401_UNAUTHORIZED
-    default_detail = "Unable to sign in with these credentials."
-    default_code = "invalid_credentials"
-
-
-class LockedOutError(AuthenticationError):
-    """Refused by the brute-force lockout before any password check: 429
-    `too_many_attempts`, `retry_after` seconds (DRF views send it as Retry-After)."""
-
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
-    default_code = "too_many_attempts"
-
-    def __init__(self, retry_after, detail=None):
-        super().__init__(detail)
-        self.retry_after = retry_after
+# Sign-in refused: unknown user, inactive user, wrong password, or a bad `login()` call.
+# One error, one message, so nothing tells which. In a DRF view it renders as 401
+# `invalid_credentials` (api/exceptions.py).
+AuthenticationError = InvalidCredentials
+# Refused by the brute-force lockout before any password check: a subclass of
+# AuthenticationError with `retry_after` seconds; 429 `too_many_attempts` with Retry-After
+# in a DRF view.
+LockedOutError = LockedOut
 
 
 class DeviceLogin(NamedTuple):
@@ -74,15 +65,10 @@ def _backend(backend):
     return name
 
 
-def _django_request(request):
-    """The HttpRequest behind a DRF Request (or the request itself)."""
-    return getattr(request, "_request", request)
-
-
 # --- authenticate -----------------------------------------------------------------------
 
 
-def authenticate(request, username, password, *, device_trust_token=None):
+def authenticate(request, username: str, password: str, *, device_trust_token: str | None = None):
     """The active user these credentials belong to, or AuthenticationError.
 
     Django's authenticate() with its backends, signals and the lockout (LockedOutError, a
@@ -91,17 +77,12 @@ def authenticate(request, username, password, *, device_trust_token=None):
     trust token of that account, exempts the sign-in from the account lock (never from
     the password; accounts.security.device_trust).
     """
-    try:
-        return sessions.authenticate_credentials(
-            request=request,
-            username=username,
-            password=password,
-            device_trust_token=device_trust_token,
-        )
-    except TooManyAttempts as exc:
-        raise LockedOutError(exc.retry_after, exc.detail) from None
-    except exceptions.AuthenticationFailed:
-        raise AuthenticationError() from None
+    return sessions.authenticate_credentials(
+        request=request,
+        username=username,
+        password=password,
+        device_trust_token=device_trust_token,
+    )
 
 
 # --- login ------------------------------------------------------------------------------
@@ -116,8 +97,6 @@ def _resolve_user(user, user_id):
     if (user is None) == (user_id is None):
         raise AuthenticationError("Pass exactly one of user and user_id.")
     if user is not None:
-        from api.authentication import model_user  # a ClaimsUser becomes its row
-
         if getattr(user, "pk", None) is None or not getattr(user, "is_active", False):
             raise AuthenticationError()
         return model_user(user)
@@ -160,7 +139,7 @@ def login(
     user = _resolve_user(user, user_id)
     if name == SESSION:
         backend_path = getattr(user, "backend", None) or settings.AUTHENTICATION_BACKENDS[0]
-        django_auth.login(_django_request(request), user, backend=backend_path)
+        django_auth.login(request, user, backend=backend_path)
         return None
     if response is not None and device_id is None:
         device_id = cookies.browser_device_id(request)
@@ -194,8 +173,6 @@ def _verified_access_token(request):
     A DRF request already authenticated by a token is not checked twice; otherwise the
     Bearer header wins over the access cookie, as in the API.
     """
-    from api.authentication import authenticate_access_token
-
     auth = getattr(request, "auth", None)
     if isinstance(auth, DeviceAccessToken):
         return auth
@@ -204,7 +181,7 @@ def _verified_access_token(request):
         return None
     try:
         return authenticate_access_token(request, raw)[1]
-    except exceptions.AuthenticationFailed:
+    except AccountsError:
         return None
 
 
@@ -213,7 +190,7 @@ def get_user_id(request, backend=None):
     checks: session auth hash, active user); "jwt": the `sub` of a valid access token
     whose device session is live."""
     if _backend(backend) == SESSION:
-        user = django_auth.get_user(_django_request(request))
+        user = django_auth.get_user(request)
         return user.pk if user.is_authenticated else None
     token = _verified_access_token(request)
     return None if token is None else get_user_model()._meta.pk.to_python(token["sub"])
@@ -222,10 +199,8 @@ def get_user_id(request, backend=None):
 def get_user(request, backend=None):
     """The signed-in user, or AnonymousUser. With "jwt" a ClaimsUser: id, username and
     the rights flags from the claims without a query, the rest loaded on first use."""
-    from api.authentication import ClaimsUser
-
     if _backend(backend) == SESSION:
-        return django_auth.get_user(_django_request(request))
+        return django_auth.get_user(request)
     token = _verified_access_token(request)
     return AnonymousUser() if token is None else ClaimsUser(token)
 
@@ -256,7 +231,7 @@ def logout(request, backend=None, *, response=None):
     key gone). "jwt": the caller's device session is revoked (nothing to do when it has
     already ended); with `response=`, both token cookies are deleted on it."""
     if _backend(backend) == SESSION:
-        django_auth.logout(_django_request(request))
+        django_auth.logout(request)
         return
     session_id = _session_id_to_end(request)
     if session_id is not None:

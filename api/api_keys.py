@@ -17,13 +17,14 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, Throttled
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
-from accounts.apikeys.keys import ApiKeyThrottledError, InvalidApiKeyError, authenticate_api_key
+from accounts.apikeys.keys import authenticate_api_key
 from accounts.apikeys.scopes import declared_scopes
 from accounts.models import ApiKey
+from api.exceptions import as_api_exceptions
 
 
 class InsufficientScope(PermissionDenied):
@@ -53,14 +54,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         raw_key = api_key_from_headers(request)
         if raw_key is None:
             return None
-        try:
+        with as_api_exceptions():  # ApiKeyInvalid 401, ApiKeyThrottled 429 throttled
             api_key = authenticate_api_key(raw_key, request=request)
-        except ApiKeyThrottledError as exc:
-            raise Throttled(wait=exc.retry_after) from None
-        except InvalidApiKeyError:
-            raise AuthenticationFailed(
-                "The API key is unknown, revoked or expired.", code="api_key_invalid"
-            ) from None
         return (AnonymousUser(), api_key)
 
     def authenticate_header(self, request):

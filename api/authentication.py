@@ -1,75 +1,30 @@
 """How API requests authenticate: a Bearer access token, or the Django session (+ CSRF).
 
-`BearerAuthentication` checks the token's signature and type, then its device session
-through `accounts.devices.sessions.check_access` (one cache get with a shared cache). It sets
-`request.user` to a `ClaimsUser` built from the claims, without a query, and
-`request.auth` to the validated token (so views know the `sid`).
+`BearerAuthentication` checks the token (accounts.devices.principal: signature, type,
+address, then its device session through `accounts.devices.sessions.check_access`, one
+cache get with a shared cache). It sets `request.user` to a `ClaimsUser` built from the
+claims, without a query, and `request.auth` to the validated token (so views know the
+`sid`). The rules' domain errors become DRF's exceptions here (api.exceptions), so DRF
+answers a refused credential as it does any other (401 with WWW-Authenticate).
 """
 
-from django.contrib.auth import get_user_model
-from django.utils.functional import cached_property
+from django.http import QueryDict
 from rest_framework import HTTP_HEADER_ENCODING, exceptions
 from rest_framework import authentication as drf_authentication
-from rest_framework_simplejwt.exceptions import TokenError
 
-from accounts.devices import sessions
 from accounts.devices.cookies import ACCESS_COOKIE
-from accounts.devices.ip_binding import address_matches
-from accounts.devices.tokens import decode_access
+from accounts.devices.principal import ClaimsUser, authenticate_access_token, model_user
+from accounts.errors import TokenInvalid
+from api.exceptions import as_api_exceptions
 
-
-class ClaimsUser:
-    """The signed-in user as the access token describes it.
-
-    `id`, `pk`, `username`, `is_staff`, `is_superuser`, `is_active` and
-    `is_authenticated` come from the claims (no query: tokens are only issued to active
-    users, and deactivation ends their sessions). Any other attribute loads the user row
-    once, lazily.
-    """
-
-    is_active = True
-    is_authenticated = True
-    is_anonymous = False
-
-    def __init__(self, token):
-        self.token = token
-        self.pk = self.id = token.user_pk
-        self.username = token.get("username", "")
-        self.is_staff = bool(token.get("is_staff", False))
-        self.is_superuser = bool(token.get("is_superuser", False))
-
-    @cached_property
-    def db_user(self):
-        user = get_user_model().objects.filter(pk=self.pk, is_active=True).first()
-        if user is None:
-            raise exceptions.AuthenticationFailed(
-                "This device session has ended; sign in again.", code="session_revoked"
-            )
-        return user
-
-    def __getattr__(self, name):
-        # Only called for attributes not set above: email, has_perm, groups, ...
-        if name.startswith("__") or name in ("token", "db_user"):
-            raise AttributeError(name)
-        return getattr(self.db_user, name)
-
-    def get_username(self):
-        return self.username
-
-    def __eq__(self, other):
-        other_pk = getattr(other, "pk", None)
-        return other_pk is not None and other_pk == self.pk and hasattr(other, "is_authenticated")
-
-    def __hash__(self):
-        return hash(self.pk)
-
-    def __str__(self):
-        return self.username
-
-
-def model_user(user):
-    """The user row behind `request.user` (loads it for a ClaimsUser)."""
-    return user.db_user if isinstance(user, ClaimsUser) else user
+__all__ = [
+    "BearerAuthentication",
+    "ClaimsUser",
+    "CookieAuthentication",
+    "SessionAuthentication",
+    "enforce_csrf",
+    "model_user",
+]
 
 
 class BearerAuthentication(drf_authentication.BaseAuthentication):
@@ -85,9 +40,10 @@ class BearerAuthentication(drf_authentication.BaseAuthentication):
         parts = header.split()
         if not parts or parts[0].lower() != self.keyword.lower():
             return None
-        if len(parts) != 2:
-            raise sessions.token_invalid()
-        return authenticate_access_token(request, parts[1])
+        with as_api_exceptions():
+            if len(parts) != 2:
+                raise TokenInvalid()
+            return authenticate_access_token(request, parts[1])
 
     def authenticate_header(self, request):
         return f'{self.keyword} realm="api"'
@@ -106,24 +62,26 @@ class SessionAuthentication(drf_authentication.SessionAuthentication):
             ) from exc
 
 
-def authenticate_access_token(request, raw):
-    """(ClaimsUser, token) for a raw access token, checked like every JWT request:
-    signature, expiry, type, the client address (JWT_BIND_IP) and the device session."""
-    try:
-        token = decode_access(raw)
-    except TokenError as exc:
-        raise sessions.token_invalid() from exc
-    if not address_matches(token, request):
-        raise sessions.token_invalid()
-    sessions.check_access(token)
-    return ClaimsUser(token), token
+class _HeaderTokenOnly:
+    """What Django's CSRF check reads of a request, without its body: every attribute of
+    `request` but `POST`, which is empty. DRF's `Request.POST` would parse the body with
+    the API's parsers first, so a bad body would answer 400 or 415 instead of 403; the
+    API's bodies are JSON, which carries no form token anyway: the token is the
+    X-CSRFToken header, as the contract names it."""
+
+    POST = QueryDict()
+
+    def __init__(self, request):
+        self.request = request
+
+    def __getattr__(self, name):
+        return getattr(self.request, name)
 
 
 def enforce_csrf(request):
     """403 `csrf_failed` unless a safe method or `X-CSRFToken` matches the csrftoken
-    cookie (Django's own check, as for the session). Checked on the HttpRequest, so the
-    body is never parsed first (a bad body cannot turn a CSRF failure into a 415)."""
-    SessionAuthentication().enforce_csrf(getattr(request, "_request", request))
+    cookie (Django's own check, as for the session), the body never parsed first."""
+    SessionAuthentication().enforce_csrf(_HeaderTokenOnly(request))
 
 
 class CookieAuthentication(drf_authentication.BaseAuthentication):
@@ -140,4 +98,5 @@ class CookieAuthentication(drf_authentication.BaseAuthentication):
         if not raw:
             return None
         enforce_csrf(request)
-        return authenticate_access_token(request, raw)
+        with as_api_exceptions():
+            return authenticate_access_token(request, raw)

@@ -1,20 +1,28 @@
 """One error shape for the whole API: {"code": ..., "detail": ...} plus named extras.
 
-Views and authentication classes raise DRF exceptions with a `code`; this handler turns
-every one of them (and Django's own 404/403, and a database that cannot be reached) into
-the contract's body. Codes are stable: clients branch on them. What Django refuses itself
-(SuspiciousOperation, BadRequest: a Host outside ALLOWED_HOSTS, a body over its limits),
-in a view or before one, is left to Django, which logs it and answers with handler400
-(api/views/errors.py) in the same shape, from PayloadTooLarge and RequestRefused here.
+Views and authentication classes raise DRF exceptions with a `code`, and the rules
+(accounts) raise their domain errors (accounts.errors), whose status is decided here, in
+DOMAIN_STATUS, and nowhere else; their field errors are Django's ValidationError. This
+handler turns every one of them (and Django's own 404/403, and a database that cannot be
+reached) into the contract's body. Codes are stable: clients branch on them. What Django
+refuses itself (SuspiciousOperation, BadRequest: a Host outside ALLOWED_HOSTS, a body over
+its limits), in a view or before one, is left to Django, which logs it and answers with
+handler400 (api/views/errors.py) in the same shape, from PayloadTooLarge and
+RequestRefused here.
 """
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
+
+from accounts import errors as domain
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -49,16 +57,48 @@ def refusal_for(exc):
     return PayloadTooLarge if isinstance(exc, BODY_LIMIT_ERRORS) else RequestRefused
 
 
-class TooManyAttempts(exceptions.APIException):
-    """429 `too_many_attempts`: a sign-in path locked out by repeated failures."""
+# The status of each domain error, by its exact class (a new error needs its line here:
+# tests/api/test_domain_errors.py fails otherwise). Code, detail, extra fields and
+# `retry_after` (sent as Retry-After) come from the error itself.
+DOMAIN_STATUS: dict[type[domain.AccountsError], int] = {
+    domain.InvalidCredentials: status.HTTP_401_UNAUTHORIZED,
+    domain.LockedOut: status.HTTP_429_TOO_MANY_REQUESTS,
+    domain.TokenInvalid: status.HTTP_401_UNAUTHORIZED,
+    domain.SessionRevoked: status.HTTP_401_UNAUTHORIZED,
+    domain.TokenStale: status.HTTP_401_UNAUTHORIZED,
+    domain.DeviceLimitReached: status.HTTP_403_FORBIDDEN,
+    domain.RefreshReused: status.HTTP_401_UNAUTHORIZED,
+    domain.DeviceMismatch: status.HTTP_401_UNAUTHORIZED,
+    domain.Throttled: status.HTTP_429_TOO_MANY_REQUESTS,
+    domain.NotFound: status.HTTP_404_NOT_FOUND,
+    domain.ApiKeyInvalid: status.HTTP_401_UNAUTHORIZED,
+    domain.ApiKeyThrottled: status.HTTP_429_TOO_MANY_REQUESTS,
+}
 
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
-    default_detail = "Too many failed sign-in attempts; try again later."
-    default_code = "too_many_attempts"
 
-    def __init__(self, retry_after, detail=None):
-        super().__init__(detail)
-        self.retry_after = retry_after
+def api_exception(error: domain.AccountsError) -> exceptions.APIException:
+    """The DRF exception that answers a domain error: its DOMAIN_STATUS, its code and
+    detail, its extras beside them, and Retry-After from its `retry_after`. A 401 is an
+    AuthenticationFailed, so DRF treats it as any refused credential."""
+    status_code = DOMAIN_STATUS[type(error)]
+    if status_code == status.HTTP_401_UNAUTHORIZED:
+        exc = exceptions.AuthenticationFailed(error.detail, code=error.code)
+    else:
+        exc = exceptions.APIException(error.detail, code=error.code)
+        exc.status_code = status_code
+    exc.extras = error.extras
+    exc.retry_after = getattr(error, "retry_after", None)
+    return exc
+
+
+@contextmanager
+def as_api_exceptions() -> Iterator[None]:
+    """Domain errors raised inside become their DRF exceptions (for authentication
+    classes, which DRF expects to raise its own)."""
+    try:
+        yield
+    except domain.AccountsError as error:
+        raise api_exception(error) from error
 
 
 # DRF's own codes, renamed where the contract names them differently.
@@ -89,12 +129,27 @@ def _code_of(exc):
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    if isinstance(exc, domain.AccountsError):
+        exc = api_exception(exc)
+        view, request = context.get("view"), context.get("request")
+        if isinstance(exc, exceptions.AuthenticationFailed) and view is not None:
+            # What DRF's APIView.handle_exception adds to its own 401s.
+            exc.auth_header = view.get_authenticate_header(request)
+    elif isinstance(exc, DjangoValidationError):
+        # A rule's field errors: {field: [messages]}.
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    elif isinstance(exc, (OperationalError, InterfaceError)):
         exc = ServiceUnavailable()
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+
+    # Imported here: rest_framework.views loads DEFAULT_AUTHENTICATION_CLASSES, and
+    # api.authentication imports this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
 
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -114,7 +169,7 @@ def exception_handler(exc, context):
         response["Retry-After"] = str(exc.retry_after)
 
     detail = exc.detail
-    extra = {}
+    extra = getattr(exc, "extras", {})
     if isinstance(detail, dict):
         # An exception raised with a dict carries the contract's extra fields.
         extra = {k: v for k, v in detail.items() if k not in ("code", "detail")}

@@ -42,9 +42,11 @@ from django.utils.crypto import get_random_string
 
 from accounts import revocation
 from accounts.conf import kit_settings
+from accounts.errors import ApiKeyInvalid, ApiKeyThrottled
 from accounts.models import ApiKey, AuthEvent
 from accounts.security import ratelimit
 from accounts.security.audit import record_event
+from accounts.security.client_ip import client_ip
 
 PREFIX_LENGTH = 8
 SECRET_LENGTH = 40
@@ -75,17 +77,9 @@ _STATE_FIELDS = (
 )
 
 
-class InvalidApiKeyError(Exception):
-    """Unknown, revoked, expired, malformed or wrong secret: callers cannot tell which."""
-
-
-class ApiKeyThrottledError(InvalidApiKeyError):
-    """Too many failed keys from this client address: try again in `retry_after` seconds.
-    A refusal like any other to a caller that catches only InvalidApiKeyError."""
-
-    def __init__(self, retry_after):
-        super().__init__(retry_after)
-        self.retry_after = retry_after
+# The domain errors (accounts.errors) under the names this module has always raised.
+InvalidApiKeyError = ApiKeyInvalid
+ApiKeyThrottledError = ApiKeyThrottled
 
 
 def hash_api_key(raw_key):
@@ -252,7 +246,7 @@ def _record_use(api_key_id):
 
 
 def _address(request):
-    return ratelimit.client_address(request) if request is not None else ""
+    return client_ip(request) or ""
 
 
 def _failure_rate():

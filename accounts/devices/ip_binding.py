@@ -12,6 +12,8 @@ import ipaddress
 from django.conf import settings
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from accounts.security.client_ip import client_ip
+
 CLIENT_IP_CLAIM = "cip"
 
 
@@ -34,8 +36,7 @@ def address_matches(token, request):
     """True when JWT_BIND_IP is off, or the token was issued to the request's address."""
     if not settings.JWT_BIND_IP:
         return True
-    address = getattr(request, "client_ip", None)
-    claimed, actual = token.get(CLIENT_IP_CLAIM), client_ip_hash(address)
+    claimed, actual = token.get(CLIENT_IP_CLAIM), client_ip_hash(client_ip(request))
     return (
         isinstance(claimed, str) and actual is not None and constant_time_compare(claimed, actual)
     )

@@ -1,23 +1,24 @@
 """Device sessions: sign in, refresh, revoke, check. Every view, admin action, command and
 signal goes through these functions; none re-implements their rules.
 
-Errors are DRF exceptions carrying the contract's codes, so an API view lets them through
-and the error handler renders `{"code", "detail", ...}`.
+Errors are accounts.errors' domain errors (each with its contract code; field errors are
+Django's ValidationError): an API view lets them through to api/exceptions.py, the HTML
+pages map them in accounts/web.
 """
 
 import contextlib
 import re
 import unicodedata
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from rest_framework import exceptions, serializers
 from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import revocation
@@ -33,10 +34,20 @@ from accounts.devices.tokens import (
     new_jti,
     refresh_lifetime,
 )
+from accounts.errors import (
+    DeviceLimitReached,
+    DeviceMismatch,
+    InvalidCredentials,
+    NotFound,
+    RefreshReused,
+    SessionRevoked,
+    TokenInvalid,
+    TokenStale,
+)
 from accounts.models import AuthEvent, DeviceSession
 from accounts.security.audit import record_event, record_events
-from accounts.security.lockout import lockout_message
-from api.exceptions import TooManyAttempts
+from accounts.security.client_ip import client_ip
+from accounts.security.lockout import lockout_refusal
 
 Reason = DeviceSession.RevokeReason
 DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -44,41 +55,7 @@ _TOUCH_INTERVAL = 60  # seconds between last_used_at writes by access-token requ
 _MAX_NAME = DeviceSession._meta.get_field("name").max_length
 _MAX_USER_AGENT = DeviceSession._meta.get_field("user_agent").max_length
 
-# --- errors (the contract's codes) ------------------------------------------------------
-
-
-def token_invalid():
-    return exceptions.AuthenticationFailed(
-        "The token is invalid, malformed, expired or of the wrong type.", code="token_invalid"
-    )
-
-
-def session_revoked():
-    return exceptions.AuthenticationFailed(
-        "This device session has ended; sign in again.", code="session_revoked"
-    )
-
-
-class DeviceLimitReached(exceptions.PermissionDenied):
-    default_code = "device_limit_reached"
-
-    def __init__(self, devices):
-        super().__init__(
-            {
-                "detail": "The device limit is reached: sign out one of your devices first.",
-                "devices": devices,
-            },
-            code=self.default_code,
-        )
-
-
 # --- small helpers ----------------------------------------------------------------------
-
-
-def _client_ip(request):
-    if request is None:
-        return None
-    return getattr(request, "client_ip", None) or request.META.get("REMOTE_ADDR") or None
 
 
 def _user_agent(request):
@@ -131,8 +108,8 @@ def device_name_from_user_agent(user_agent):
 
 
 def _iso(moment):
-    """ISO 8601 UTC as the API writes it elsewhere (DRF's format, with a Z)."""
-    return serializers.DateTimeField().to_representation(moment)
+    """ISO 8601 UTC as the API writes it elsewhere (DRF's format: microseconds, a Z)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _session_max_age():
@@ -217,7 +194,7 @@ def sign_in(*, request, user, device_id=None, device_name="", revoke_device_id=N
             if revoke_device_id is not None:
                 lost = [s for s in active if str(s.pk) == str(revoke_device_id)]
                 if not lost:
-                    raise exceptions.ValidationError(
+                    raise ValidationError(
                         {"revoke_device_id": ["Not one of your active device sessions."]}
                     )
                 _revoke_rows(lost, reason=Reason.USER, request=request, user=user)
@@ -230,7 +207,7 @@ def sign_in(*, request, user, device_id=None, device_name="", revoke_device_id=N
                 # Cleaned wherever it comes from; a name left empty gets the default.
                 name=device_name_clean(device_name) or device_name_from_user_agent(user_agent),
                 user_agent=user_agent,
-                ip_address=_client_ip(request),
+                ip_address=client_ip(request),
                 created_at=now,
                 last_used_at=now,
                 refresh_jti=new_jti(),
@@ -241,9 +218,7 @@ def sign_in(*, request, user, device_id=None, device_name="", revoke_device_id=N
             record_event(
                 AuthEvent.Kind.LOGIN_SUCCEEDED, request=request, user=user, session_id=session.pk
             )
-            user_logged_in.send(
-                sender=user.__class__, request=getattr(request, "_request", request), user=user
-            )
+            user_logged_in.send(sender=user.__class__, request=request, user=user)
             session_state.remember_new_session(session, user)
             _mark_touched(session.pk)
     except DeviceLimitReached:
@@ -274,22 +249,19 @@ def authenticate_credentials(*, request, username, password, device_trust_token=
 
     Django's authenticate() runs the backends (the lockout first: a locked client is
     refused before any password is hashed). Unknown user, inactive user and wrong password
-    are one error, `invalid_credentials`; a lockout is 429 `too_many_attempts`.
+    are one error, InvalidCredentials; a lockout is LockedOut (a subclass).
     """
-    django_request = getattr(request, "_request", request)
     # The trust token goes to the backends only when there is one: a product's backend
     # that takes no such argument is then still asked about plain credentials.
     extra = {"device_trust_token": device_trust_token} if device_trust_token else {}
-    user = authenticate(django_request, username=username, password=password, **extra)
+    user = authenticate(request, username=username, password=password, **extra)
     if user is not None:
         return user
-    retry_after = getattr(django_request, "lockout_retry_after", None)
-    if retry_after is not None:
-        raise TooManyAttempts(retry_after, lockout_message(retry_after))
+    refusal = lockout_refusal(request)
+    if refusal is not None:
+        raise refusal
     record_event(AuthEvent.Kind.LOGIN_FAILED, request=request, username=username or "")
-    raise exceptions.AuthenticationFailed(
-        "Unable to sign in with these credentials.", code="invalid_credentials"
-    )
+    raise InvalidCredentials()
 
 
 # --- refresh ----------------------------------------------------------------------------
@@ -299,7 +271,7 @@ def _parse_refresh(raw_refresh):
     try:
         return decode_refresh(raw_refresh)
     except TokenError as exc:
-        raise token_invalid() from exc
+        raise TokenInvalid() from exc
 
 
 def refresh(*, request, raw_refresh, device_id):
@@ -318,7 +290,7 @@ def refresh(*, request, raw_refresh, device_id):
         session.previous_refresh_jti = token.jti
         session.refresh_jti = new_jti()
         session.rotated_at = session.last_used_at = now
-        session.ip_address = _client_ip(request)
+        session.ip_address = client_ip(request)
         session.refresh_expires_at = _refresh_expiry(now, session.created_at)
         pair = issue_pair(session, session.user, now=now)
         if _rotate(session, token=token, now=now):
@@ -377,16 +349,16 @@ def _rotate(session, *, token, now):
 def _pair_for(session_id, *, now):
     session = DeviceSession.objects.select_related("user").filter(pk=session_id).first()
     if session is None or not session.is_active or not session.user.is_active:
-        raise session_revoked()
+        raise SessionRevoked()
     return session, issue_pair(session, session.user, now=now)
 
 
 def _refresh_refused(token, *, request, device_id, now):
     session = DeviceSession.objects.select_related("user").filter(pk=token.session_id).first()
     if session is None or str(session.user_id) != token["sub"] or not session.user.is_active:
-        raise session_revoked()
+        raise SessionRevoked()
     if session.revoked_at is not None or session.refresh_expires_at <= now:
-        raise session_revoked()
+        raise SessionRevoked()
     if session.device_id != device_id:
         record_event(
             AuthEvent.Kind.DEVICE_MISMATCH,
@@ -394,12 +366,10 @@ def _refresh_refused(token, *, request, device_id, now):
             user=session.user,
             session_id=session.pk,
         )
-        raise exceptions.AuthenticationFailed(
-            "This refresh token was issued to another device.", code="device_mismatch"
-        )
+        raise DeviceMismatch()
     if token.jti == session.refresh_jti:
         # Current token and right device, yet the UPDATE lost: a revocation got in first.
-        raise session_revoked()
+        raise SessionRevoked()
     grace = kit_settings.REFRESH_REUSE_GRACE_SECONDS
     if (
         grace > 0
@@ -420,10 +390,7 @@ def _refresh_refused(token, *, request, device_id, now):
             AuthEvent.Kind.REFRESH_REUSED, request=request, user=session.user, session_id=session.pk
         )
         revoke_session(session, reason=Reason.REFRESH_REUSED, request=request)
-    raise exceptions.AuthenticationFailed(
-        "This refresh token was already used; the device session is now signed out.",
-        code="refresh_reused",
-    )
+    raise RefreshReused()
 
 
 # --- checks -----------------------------------------------------------------------------
@@ -432,8 +399,8 @@ def _refresh_refused(token, *, request, device_id, now):
 def check_access(token):
     """Refuse an access token whose session has ended or whose rights are stale.
 
-    One cache get with a shared cache, one query otherwise. Raises AuthenticationFailed
-    (`session_revoked`, `token_stale`); returns the SessionState.
+    One cache get with a shared cache, one query otherwise. Raises SessionRevoked or
+    TokenStale; returns the SessionState.
     """
     state = session_state.get_session_state(token.session_id)
     if (
@@ -445,11 +412,9 @@ def check_access(token):
         state = session_state.get_session_state(token.session_id, refresh=True)
     if state is None or not state.active or str(state.user_id) != token["sub"]:
         # Also a session of another user: a `sid` is bound to its `sub`.
-        raise session_revoked()
+        raise SessionRevoked()
     if state.rights_version != token.get(RIGHTS_VERSION_CLAIM):
-        raise exceptions.AuthenticationFailed(
-            "Your rights changed since this token was issued; refresh it.", code="token_stale"
-        )
+        raise TokenStale()
     touch(token.session_id)
     return state
 
@@ -457,11 +422,11 @@ def check_access(token):
 def verify_token(raw):
     """Any token of the kit, fully checked: signature, expiry, type, and its device session
     (an access token's rights too; a refresh token only while it is the current one).
-    Returns the token; raises AuthenticationFailed with the contract's code."""
+    Returns the token; raises TokenInvalid, SessionRevoked or TokenStale."""
     try:
         token = decode_any(raw)
     except TokenError as exc:
-        raise token_invalid() from exc
+        raise TokenInvalid() from exc
     if isinstance(token, DeviceAccessToken):
         check_access(token)
     else:
@@ -471,15 +436,15 @@ def verify_token(raw):
 
 def check_refresh(raw_refresh):
     """Verify a refresh token without using it: valid only while it is the session's
-    current one. Returns the token; raises token_invalid / session_revoked."""
+    current one. Returns the token; raises TokenInvalid / SessionRevoked."""
     token = _parse_refresh(raw_refresh)
     session = DeviceSession.objects.filter(
         pk=token.session_id, user_id=token["sub"], user__is_active=True
     ).first()
     if session is None or not session.is_active:
-        raise session_revoked()
+        raise SessionRevoked()
     if session.refresh_jti != token.jti:
-        raise token_invalid()
+        raise TokenInvalid()
     return token
 
 
@@ -539,6 +504,16 @@ def revoke_sessions(session_ids, *, reason, actor="", request=None) -> int:
             .filter(pk__in=session_ids, revoked_at__isnull=True)
         )
         return _revoke_rows(live, reason=reason, actor=actor, request=request)
+
+
+def revoke_own_session(*, user, session_id, request=None) -> DeviceSession:
+    """Revoke one of `user`'s active device sessions (the device list, the account page).
+    NotFound for another user's, an ended or an unknown session: they all answer alike."""
+    session = active_sessions(user).select_related("user").filter(pk=session_id).first()
+    if session is None:
+        raise NotFound()
+    revoke_session(session, reason=Reason.USER, request=request)
+    return session
 
 
 def current_session_id(request):
@@ -616,12 +591,11 @@ __all__ = [
     "logout_with_refresh",
     "refresh",
     "revoke_all_sessions",
+    "revoke_own_session",
     "revoke_session",
     "revoke_sessions",
     "revoke_sessions_of_deleted_user",
-    "session_revoked",
     "sign_in",
-    "token_invalid",
     "touch",
     "verify_token",
 ]

@@ -3,6 +3,7 @@
 import logging
 
 from accounts.models import AuthEvent
+from accounts.security.client_ip import client_ip
 
 logger = logging.getLogger("accounts.security.audit")
 
@@ -14,8 +15,7 @@ def record_event(
 ):
     """Append one AuthEvent (and log it). `detail` must never hold a secret.
 
-    The client address is `request.client_ip` when the client-address middleware set it,
-    else REMOTE_ADDR.
+    The client address is `client_ip(request)` (accounts.security.client_ip).
     """
     event = _event(
         kind,
@@ -54,7 +54,7 @@ def _event(kind, *, request, user, username, actor, session_id, detail):
     ip_address = None
     user_agent = ""
     if request is not None:
-        ip_address = getattr(request, "client_ip", None) or request.META.get("REMOTE_ADDR")
+        ip_address = client_ip(request)
         user_agent = request.META.get("HTTP_USER_AGENT", "")[:_MAX_USER_AGENT]
     if user is not None and not username:
         username = user.get_username()

@@ -3,8 +3,8 @@
 TRUSTED_PROXIES lists addresses or CIDR ranges. From any other peer, X-Forwarded-For and
 X-Forwarded-Proto are ignored (and the latter removed, so Django's SECURE_PROXY_SSL_HEADER
 cannot be spoofed; gunicorn.conf.py gives gunicorn, which sets the WSGI scheme before any
-middleware runs, the same list). Lockouts, the audit trail and device sessions all read
-`request.client_ip`.
+middleware runs, the same list). Every rule that needs the address (lockouts, rate
+limits, the audit trail, device sessions, API keys, JWT_BIND_IP) asks `client_ip(request)`.
 """
 
 import ipaddress
@@ -26,8 +26,8 @@ def _is_trusted(address, networks):
     return any(ip in network for network in networks)
 
 
-def client_ip(meta, trusted_proxies=None):
-    """The address of the client that sent this request (a string, or None)."""
+def address_from_meta(meta, trusted_proxies=None):
+    """The client's address from a request's META (a string, or None)."""
     networks = _networks(
         tuple(trusted_proxies if trusted_proxies is not None else settings.TRUSTED_PROXIES)
     )
@@ -59,5 +59,14 @@ class ClientIPMiddleware:
         )
         if not peer_trusted:
             request.META.pop("HTTP_X_FORWARDED_PROTO", None)
-        request.client_ip = client_ip(request.META)
+        request.client_ip = address_from_meta(request.META)
         return self.get_response(request)
+
+
+def client_ip(request) -> str | None:
+    """The address of the client that sent `request` (an HttpRequest or DRF's Request),
+    or None: the middleware's answer, or the same computation when it did not run."""
+    if request is None:
+        return None
+    address = getattr(request, "client_ip", None)
+    return address if address is not None else address_from_meta(request.META)

@@ -24,9 +24,13 @@ signs in while an attacker keeps the account locked, and a stolen token buys onl
 small budget. A token never skips the password.
 
 While locked, `LockoutModelBackend` (the AUTHENTICATION_BACKENDS entry) raises
-PermissionDenied before the password hasher runs, and records
-`request.lockout_retry_after` (seconds). Known and unknown names cost the same: one
-indexed query, the same cache round trip, and a password hash (a dummy one for nobody).
+PermissionDenied before the password hasher runs: Django's authenticate() then returns
+None (a backend cannot raise through it), so the backend marks the request, and this
+module alone reads the mark: `lockout_refusal(request)` gives the domain error
+(accounts.errors.LockedOut, `retry_after` seconds) to the sign-in paths, and
+`LockoutMiddleware` turns every HTML page that was refused so (the admin's login too) into
+a 429 with Retry-After. Known and unknown names cost the same: one indexed query, the same
+cache round trip, and a password hash (a dummy one for nobody).
 
 The counters live in the cache (atomic add/incr, one round trip each); only the start of a
 lockout writes a row (`Lockout`), so staff can list and clear lockouts in the admin without
@@ -42,6 +46,7 @@ import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http import HTTPStatus
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
@@ -52,10 +57,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Max, Q
 from django.dispatch import receiver
-from rest_framework import status
 
 from accounts.conf import kit_settings
 from accounts.devices.cookies import TRUST_COOKIE
+from accounts.errors import LockedOut
+from accounts.security.client_ip import client_ip
 from accounts.security.device_trust import TrustToken, trust_token_read
 
 logger = logging.getLogger("accounts.security.lockout")
@@ -95,12 +101,6 @@ def normalise_name(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", str(name).strip())
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return unicodedata.normalize("NFKC", bare.upper().casefold())[:254]
-
-
-def _address_of(request):
-    if request is None:
-        return None
-    return getattr(request, "client_ip", None) or request.META.get("REMOTE_ADDR") or None
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ def sign_in_attempt(request, *, name, user, trust_tokens=()) -> Attempt:
         # Typed otherwise than the username (the e-mail address): that name is counted
         # too, so it answers as it would if it named nobody.
         keys.append((ACCOUNT, typed))
-    address = _address_of(request)
+    address = client_ip(request)
     if address:
         keys.append((ADDRESS, address))
     return Attempt(name=name, account=account, keys=tuple(keys))
@@ -290,7 +290,7 @@ class LockoutModelBackend(ModelBackend):
                 _mark_locked(request, retry_after)
             raise PermissionDenied(lockout_message(retry_after))
         if request is not None:
-            _django_request(request).lockout_attempt = attempt
+            request.lockout_attempt = attempt
         if user is None:
             # Hash once anyway, as ModelBackend does, so an unknown name costs the same.
             model().set_password(password)
@@ -304,20 +304,32 @@ class LockoutModelBackend(ModelBackend):
         return await sync_to_async(self.authenticate)(request, **credentials)
 
 
-def _django_request(request):
-    # The Django request even when DRF's Request wraps it, so views, forms, signal
-    # receivers and LockoutMiddleware all see what is set on it.
-    return getattr(request, "_request", request)
+# The mark Django's authenticate() path forces on us: set on the request object the
+# sign-in was given (an HttpRequest, or DRF's Request, whose signal receivers get the same
+# object), read only by this module.
+_MARK = "lockout_retry_after"
 
 
 def _mark_locked(request, retry_after):
-    _django_request(request).lockout_retry_after = retry_after
+    setattr(request, _MARK, retry_after)
 
 
-def verify_password(request, user, raw_password):
+def _marked_retry_after(request):
+    return None if request is None else getattr(request, _MARK, None)
+
+
+def lockout_refusal(request) -> LockedOut | None:
+    """The lockout that refused this request's sign-in, or None when it refused nothing
+    (the credentials were simply wrong). For the paths that call Django's authenticate(),
+    which answers None either way."""
+    retry_after = _marked_retry_after(request)
+    return None if retry_after is None else LockedOut(retry_after, lockout_message(retry_after))
+
+
+def verify_password(request, user, raw_password) -> bool:
     """`user.check_password` behind the lockout, for routes that re-check the password of a
-    signed-in user (password change): False while locked (without hashing, and with
-    `request.lockout_retry_after` set) or when wrong (counted as a failure)."""
+    signed-in user (password change): False when wrong (counted as a failure); LockedOut
+    while locked (without hashing; the request is marked, so an HTML page becomes a 429)."""
     attempt = sign_in_attempt(
         request,
         name=user.get_username(),
@@ -327,7 +339,7 @@ def verify_password(request, user, raw_password):
     retry_after = attempt_retry_after(attempt)
     if retry_after is not None:
         _mark_locked(request, retry_after)
-        return False
+        raise LockedOut(retry_after, lockout_message(retry_after))
     if user.check_password(raw_password):
         return True
     register_failure(request, attempt)
@@ -336,7 +348,7 @@ def verify_password(request, user, raw_password):
 
 @receiver(user_login_failed, dispatch_uid="accounts.lockout.count_failure")
 def _count_failure(sender, credentials, request=None, **kwargs):
-    if request is not None and getattr(request, "lockout_retry_after", None) is not None:
+    if _marked_retry_after(request) is not None:
         return  # refused because already locked: do not extend or restart the lockout
     name = credentials.get("username") or credentials.get(get_user_model().USERNAME_FIELD)
     attempt = getattr(request, "lockout_attempt", None)
@@ -377,27 +389,9 @@ class LockoutMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        retry_after = getattr(request, "lockout_retry_after", None)
+        retry_after = _marked_retry_after(request)
         if retry_after is not None and response.status_code in (200, 400, 401, 403, 429):
-            response.status_code = status.HTTP_429_TOO_MANY_REQUESTS
+            response.status_code = HTTPStatus.TOO_MANY_REQUESTS
             response.reason_phrase = "Too Many Requests"
             response["Retry-After"] = str(retry_after)
         return response
-
-
-def too_many_attempts_response(request):
-    """For API views, after `authenticate()` returned None: the contract's 429, or None.
-
-    `429 {"code": "too_many_attempts", "detail": ...}` with Retry-After when the lockout
-    refused this request's sign-in; None when the credentials were simply wrong.
-    """
-    from api.exceptions import api_error
-
-    retry_after = getattr(request, "lockout_retry_after", None)
-    if retry_after is None:
-        return None
-    response = api_error(
-        "too_many_attempts", lockout_message(retry_after), status.HTTP_429_TOO_MANY_REQUESTS
-    )
-    response["Retry-After"] = str(retry_after)
-    return response

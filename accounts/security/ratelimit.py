@@ -19,6 +19,7 @@ from django.core import checks
 from django.core.cache import cache
 
 from accounts.conf import kit_settings
+from accounts.security.client_ip import client_ip
 
 logger = logging.getLogger("accounts.security.ratelimit")
 
@@ -37,11 +38,6 @@ def parse_rate(rate: str) -> tuple[int, int]:
     if not count.strip().isdigit() or int(count) < 1 or seconds is None:
         raise ValueError(f"{rate!r} is not a rate like '5/hour' (N/second|minute|hour|day).")
     return int(count), seconds
-
-
-def client_address(request) -> str:
-    """The address requests are counted under (`request.client_ip`: security.client_ip)."""
-    return getattr(request, "client_ip", None) or request.META.get("REMOTE_ADDR") or ""
 
 
 def _window(flow, key, seconds):
@@ -96,7 +92,7 @@ def request_limit_hit(request, *, flow: str) -> int | None:
     """Count this request of its client address against `flow`'s ACCOUNTS rate (RESET or
     SIGNUP); the seconds to wait when it is over the limit, else None."""
     rate = getattr(kit_settings, _FLOW_RATES[flow])
-    return rate_limit_hit(flow=flow, key=client_address(request), rate=rate)
+    return rate_limit_hit(flow=flow, key=client_ip(request) or "", rate=rate)
 
 
 @checks.register

@@ -7,7 +7,8 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 
-from accounts.security.lockout import lockout_message, verify_password
+from accounts.errors import LockedOut
+from accounts.security.lockout import lockout_refusal, verify_password
 
 
 class LockoutFormMixin:
@@ -19,10 +20,10 @@ class LockoutFormMixin:
         try:
             return super().clean()
         except ValidationError:
-            retry_after = getattr(self.request, "lockout_retry_after", None)
-            if retry_after is None:
+            refusal = lockout_refusal(self.request)
+            if refusal is None:
                 raise
-            raise ValidationError(lockout_message(retry_after), code="too_many_attempts") from None
+            raise ValidationError(refusal.detail, code=refusal.code) from None
 
 
 class LockoutAdminAuthenticationForm(LockoutFormMixin, AdminAuthenticationForm):
@@ -41,11 +42,11 @@ class LockoutPasswordChangeMixin:
 
     def clean_old_password(self):
         old_password = self.cleaned_data["old_password"]
-        if verify_password(self.request, self.user, old_password):
-            return old_password
-        retry_after = getattr(self.request, "lockout_retry_after", None)
-        if retry_after is not None:
-            raise ValidationError(lockout_message(retry_after), code="too_many_attempts")
+        try:
+            if verify_password(self.request, self.user, old_password):
+                return old_password
+        except LockedOut as refusal:
+            raise ValidationError(refusal.detail, code=refusal.code) from None
         raise ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
 
 

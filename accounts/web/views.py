@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from accounts import auth
 from accounts.conf import kit_settings
 from accounts.devices import cookies, sessions
+from accounts.errors import NotFound
 from accounts.models import DeviceSession
 from accounts.security import ratelimit
 from accounts.security.device_trust import trust_token_issue
@@ -45,8 +46,12 @@ def account(request):
 @require_POST
 def revoke_device_session(request, session_id):
     """Sign out one of the user's devices (the revoke button of the account page)."""
-    session = get_object_or_404(sessions.active_sessions(request.user), pk=session_id)
-    sessions.revoke_session(session, reason=DeviceSession.RevokeReason.USER, request=request)
+    try:
+        session = sessions.revoke_own_session(
+            user=request.user, session_id=session_id, request=request
+        )
+    except NotFound:
+        raise Http404("No such device session.") from None
     messages.success(request, f"{session.name or session.device_id} is signed out.")
     return redirect("accounts:account")
 

@@ -16,7 +16,6 @@ from rest_framework.views import APIView
 
 from accounts.conf import kit_settings
 from accounts.security import ratelimit
-from accounts.security.lockout import too_many_attempts_response
 from accounts.users.passwords import change_password, reset_password, send_password_reset
 from accounts.users.signup import sign_up
 from api.authentication import model_user
@@ -86,11 +85,8 @@ class PasswordChangeView(APIView):
     )
     def post(self, request):
         serializer = PasswordChangeSerializer(data=request.data, context={"request": request})
-        if not serializer.is_valid():
-            locked_out = too_many_attempts_response(request)
-            if locked_out is not None:
-                return locked_out
-            raise exceptions.ValidationError(serializer.errors)
+        # A locked-out caller: LockedOut from the old password's check, 429 (api.exceptions).
+        serializer.is_valid(raise_exception=True)
         with service_errors():
             change_password(
                 user=model_user(request.user),

@@ -198,5 +198,5 @@ class LogoutAllView(APIView):
         )
         if request.auth is None:
             # A browser caller keeps its own Django session; every other one has ended.
-            update_session_auth_hash(request._request, user)
+            update_session_auth_hash(request, user)
         return Response(status=status.HTTP_204_NO_CONTENT)

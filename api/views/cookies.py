@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts import auth
 from accounts.devices import cookies, sessions
+from accounts.errors import TokenInvalid
 from accounts.security.device_trust import trust_token_issue
 from api.authentication import enforce_csrf
 from api.openapi import INVALID, NO_DATABASE, error, set_cookie_header
@@ -162,7 +163,7 @@ class CookieRefreshView(_CookieRouteView):
     def post(self, request):
         raw_refresh = request.COOKIES.get(cookies.REFRESH_COOKIE)
         if not raw_refresh:
-            raise sessions.token_invalid()
+            raise TokenInvalid()
         device, pair = sessions.refresh(
             request=request,
             raw_refresh=raw_refresh,

@@ -1,13 +1,11 @@
 """GET /api/v1/devices/ and DELETE /api/v1/devices/{id}/: the caller's device sessions."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.devices import sessions
-from accounts.models import DeviceSession
 from api.openapi import error
 from api.serializers.sessions import DeviceSessionSerializer
 
@@ -44,8 +42,5 @@ class DeviceDetailView(APIView):
         },
     )
     def delete(self, request, session_id):
-        session = get_object_or_404(
-            sessions.active_sessions(request.user).select_related("user"), pk=session_id
-        )
-        sessions.revoke_session(session, reason=DeviceSession.RevokeReason.USER, request=request)
+        sessions.revoke_own_session(user=request.user, session_id=session_id, request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)

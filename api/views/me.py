@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.devices.sessions import session_revoked
+from accounts.errors import SessionRevoked
 from accounts.users.profiles import get_profile
 from api.openapi import error
 from api.serializers.account import MeSerializer
@@ -23,5 +23,5 @@ class MeView(APIView):
     def get(self, request):
         profile = get_profile(request.user.pk)  # cached: a warm /me makes no query
         if profile is None:
-            raise session_revoked()  # the user was deleted
+            raise SessionRevoked()  # the user was deleted
         return Response(profile)

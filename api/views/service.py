@@ -7,10 +7,11 @@ declare the scope, keep the rule in a service function.
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts.devices import sessions
+from accounts.errors import AccountsError
 from accounts.models import DeviceSession
 from api.api_keys import HasScope, ServiceView
 from api.openapi import INVALID, error
@@ -108,7 +109,7 @@ class IntrospectView(ServiceView):
         serializer.is_valid(raise_exception=True)
         try:
             token = sessions.verify_token(serializer.validated_data["token"])
-        except exceptions.AuthenticationFailed:
+        except AccountsError:
             return Response({"active": False})
         username = (
             token.get("username")

@@ -19,8 +19,10 @@ async def login_view(request):
     body = json.loads(request.body)
     try:
         user = await auth.aauthenticate(request, body["username"], body["password"])
+    except auth.LockedOutError as exc:
+        return JsonResponse({"code": exc.code}, status=429)
     except auth.AuthenticationError as exc:
-        return JsonResponse({"code": exc.default_code}, status=exc.status_code)
+        return JsonResponse({"code": exc.code}, status=401)
     backend = body.get("backend")
     result = await auth.alogin(request, user, backend=backend)
     if result is None:

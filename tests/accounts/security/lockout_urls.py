@@ -1,5 +1,6 @@
-"""The site's routes plus one API sign-in shaped like the JWT token view, so the DRF
-lockout helper is tested the way /api/v1/auth/token/ will call it."""
+"""The site's routes plus one API sign-in shaped like the JWT token view, calling Django's
+authenticate() with DRF's Request, so the lockout's refusal is tested the way a product's
+own API sign-in would read it."""
 
 from django.contrib.auth import authenticate
 from django.urls import path
@@ -11,7 +12,7 @@ from rest_framework.decorators import (
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from accounts.security.lockout import too_many_attempts_response
+from accounts.security.lockout import lockout_refusal
 from api.exceptions import api_error
 from config.urls import urlpatterns as site_urlpatterns
 
@@ -24,9 +25,10 @@ def sign_in(request):
         request, username=request.data.get("username"), password=request.data.get("password")
     )
     if user is None:
-        return too_many_attempts_response(request) or api_error(
-            "invalid_credentials", "Wrong username or password.", 401
-        )
+        refusal = lockout_refusal(request)
+        if refusal is not None:
+            raise refusal  # 429 too_many_attempts with Retry-After (api/exceptions.py)
+        return api_error("invalid_credentials", "Wrong username or password.", 401)
     return Response({"id": user.pk})
 
 

@@ -369,7 +369,7 @@ def test_password_change_old_password_counts_and_locks_without_hashing(
     assert form.errors["old_password"] == [
         "Too many failed sign-in attempts. Try again in 10 minutes."
     ]
-    assert request.lockout_retry_after == LOCKOUT_SECONDS
+    assert lockout.lockout_refusal(request).retry_after == LOCKOUT_SECONDS
     assert hasher_calls() == before
 
 

@@ -1,0 +1,148 @@
+"""The errors the rules of `accounts` raise: one small hierarchy, each with its contract code.
+
+The rules know nothing of HTTP. Each transport maps these in one place: the API in
+api/exceptions.py (status, `{"code", "detail", ...extras}`, Retry-After), the HTML pages
+in accounts/web/ (a form error or a page), the Python API (accounts.auth) raises them
+as they are. Field errors are not here: they stay Django's ValidationError, a dict keyed
+by the field.
+"""
+
+from typing import Any, ClassVar
+
+
+class AccountsError(Exception):
+    """Base of every domain error: a stable `code` (the contract's) and a human `detail`."""
+
+    code: ClassVar[str] = "error"
+    default_detail: ClassVar[str] = "The request was refused."
+
+    def __init__(self, detail: str | None = None) -> None:
+        self.detail = str(detail) if detail is not None else self.default_detail
+        super().__init__(self.detail)
+
+    @property
+    def extras(self) -> dict[str, Any]:
+        """Fields a response carries beside `code` and `detail` (none by default)."""
+        return {}
+
+
+class InvalidCredentials(AccountsError):
+    """Unknown user, inactive user or wrong password: one error, so nothing tells which."""
+
+    code = "invalid_credentials"
+    default_detail = "Unable to sign in with these credentials."
+
+
+class LockedOut(InvalidCredentials):
+    """Refused by the brute-force lockout (accounts.security.lockout) before any password
+    check; may be tried again in `retry_after` seconds. A subclass of InvalidCredentials,
+    so who catches a refused sign-in catches this too (accounts.auth documents it so)."""
+
+    code = "too_many_attempts"
+    default_detail = "Too many failed sign-in attempts; try again later."
+
+    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class TokenInvalid(AccountsError):
+    """A bad signature, a malformed, expired or wrong-type token."""
+
+    code = "token_invalid"
+    default_detail = "The token is invalid, malformed, expired or of the wrong type."
+
+
+class SessionRevoked(AccountsError):
+    """The token's device session has ended (or its user is gone)."""
+
+    code = "session_revoked"
+    default_detail = "This device session has ended; sign in again."
+
+
+class TokenStale(AccountsError):
+    """An access token whose rights claims predate a change of the user's rights."""
+
+    code = "token_stale"
+    default_detail = "Your rights changed since this token was issued; refresh it."
+
+
+class DeviceLimitReached(AccountsError):
+    """The user has the maximum of active device sessions and the policy is `reject`;
+    `devices` lists them (`id`, `name`, `last_used_at`) so an app can offer to sign one
+    out."""
+
+    code = "device_limit_reached"
+    default_detail = "The device limit is reached: sign out one of your devices first."
+
+    def __init__(self, devices: list[dict[str, Any]], detail: str | None = None) -> None:
+        super().__init__(detail)
+        self.devices = devices
+
+    @property
+    def extras(self) -> dict[str, Any]:
+        return {"devices": self.devices}
+
+
+class RefreshReused(AccountsError):
+    """A refresh token that was already exchanged: its device session is now revoked."""
+
+    code = "refresh_reused"
+    default_detail = "This refresh token was already used; the device session is now signed out."
+
+
+class DeviceMismatch(AccountsError):
+    """A refresh token presented with another device's `device_id`."""
+
+    code = "device_mismatch"
+    default_detail = "This refresh token was issued to another device."
+
+
+class Throttled(AccountsError):
+    """Over a rate limit (accounts.security.ratelimit); retry in `retry_after` seconds."""
+
+    code = "throttled"
+    default_detail = "Too many requests; try again later."
+
+    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class NotFound(AccountsError):
+    """What the rules will not show this caller, e.g. another user's device session: the
+    same answer as for one that does not exist."""
+
+    code = "not_found"
+    default_detail = "Not found."
+
+
+class ApiKeyInvalid(AccountsError):
+    """Unknown, revoked, expired, malformed or wrong secret: callers cannot tell which."""
+
+    code = "api_key_invalid"
+    default_detail = "The API key is unknown, revoked or expired."
+
+
+class ApiKeyThrottled(Throttled, ApiKeyInvalid):
+    """Too many failed keys from this client address. A refusal like any other to a caller
+    that catches only ApiKeyInvalid; `throttled` with `retry_after` to one that looks."""
+
+    default_detail = "Too many failed API keys from this address; try again later."
+
+
+__all__ = [
+    "AccountsError",
+    "ApiKeyInvalid",
+    "ApiKeyThrottled",
+    "DeviceLimitReached",
+    "DeviceMismatch",
+    "InvalidCredentials",
+    "LockedOut",
+    "NotFound",
+    "RefreshReused",
+    "SessionRevoked",
+    "Throttled",
+    "TokenInvalid",
+    "TokenStale",
+]
