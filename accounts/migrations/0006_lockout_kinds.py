@@ -9,9 +9,6 @@ class Migration(migrations.Migration):
         ("accounts", "0005_username_ci_unique"),
     ]
     # One line of migrations: 0007 (written beside this one) comes after it.
-    run_before = [
-        ("accounts", "0007_authevent_lockout_cleared"),
-    ]
 
     operations = [
         migrations.AlterField(

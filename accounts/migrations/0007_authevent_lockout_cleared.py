@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0005_username_ci_unique"),
+        ("accounts", "0006_lockout_kinds"),
     ]
 
     operations = [
