@@ -8,7 +8,6 @@ class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0005_username_ci_unique"),
     ]
-    # One line of migrations: 0007 (written beside this one) comes after it.
 
     operations = [
         migrations.AlterField(
