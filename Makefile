@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format migrate superuser keys clean bench bench-scale profile profile-load lock
+.PHONY: run test lint format migrate superuser manage keys clean bench bench-scale profile profile-load lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,11 @@ migrate: $(VENV)/.runtime
 
 superuser: $(VENV)/.runtime
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py createsuperuser
+
+## make manage ARGS="create_api_key billing --scopes users:read": any manage.py command in
+## development mode, as make run serves it (the venv's python, DEBUG=true, the same database).
+manage: $(VENV)/.runtime
+	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py $(ARGS)
 
 ## make keys: a new JWT key pair in keys/ (ALGORITHM=RS256 by default, or ES256, ...).
 ALGORITHM ?= RS256
