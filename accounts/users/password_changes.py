@@ -37,7 +37,7 @@ _COMMAND_PROGRAMS = ("manage.py", "django-admin")
 
 # The request a password is set in (Django's, or DRF's around it), and whether by a
 # reset link. Context variables: each thread and each async task sees its own.
-_request: ContextVar[HttpRequest | None] = ContextVar("kit_password_request", default=None)
+_changing_request: ContextVar[HttpRequest | None] = ContextVar("kit_password_request", default=None)
 _reset: ContextVar[bool] = ContextVar("kit_password_reset", default=False)
 
 
@@ -45,12 +45,12 @@ _reset: ContextVar[bool] = ContextVar("kit_password_reset", default=False)
 def on_behalf_of(*, request: HttpRequest | None, reset: bool = False) -> Iterator[None]:
     """Passwords set inside are set for `request` (its user is the actor, its own session
     is kept), or by a reset link when `reset` (nothing kept)."""
-    request_token, reset_token = _request.set(request), _reset.set(reset)
+    request_token, reset_token = _changing_request.set(request), _reset.set(reset)
     try:
         yield
     finally:
         _reset.reset(reset_token)
-        _request.reset(request_token)
+        _changing_request.reset(request_token)
 
 
 class RequestMiddleware:
@@ -68,7 +68,7 @@ class RequestMiddleware:
 def sessions_end_on_password_change(*, user: User) -> None:
     """End the sessions of `user`, whose new password hash was just saved: one audit
     event, every device session revoked, every browser session ended but the caller's."""
-    request, reset = _request.get(), _reset.get()
+    request, reset = _changing_request.get(), _reset.get()
     if reset:
         kind, reason, actor = AuthEvent.Kind.PASSWORD_RESET, Reason.PASSWORD_RESET, RESET_ACTOR
         keep_session_id = None
