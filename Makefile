@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format migrate superuser manage keys clean bench bench-scale profile profile-load lock
+.PHONY: run test lint format migrate superuser manage keys clean bench bench-scale profile profile-load lock test-clients
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,17 @@ run: $(VENV)/.runtime
 ## make test: install the test requirements and run the whole suite.
 test: $(VENV)/.test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The client generators and mypy in a venv of their own, outside `make test` (docs/clients.md).
+$(VENV)/clients/.installed: requirements-clients.txt | $(BIN)/python
+	$(PYTHON) -m venv $(VENV)/clients
+	$(VENV)/clients/bin/pip install --quiet --require-hashes -r requirements-clients.txt
+	touch $@
+
+## make test-clients: generate the API clients from the live schema and check them
+## (openapi-python-client + mypy --strict + the mobile flow against a live server).
+test-clients: $(VENV)/.test $(VENV)/clients/.installed
+	$(BIN)/python -m pytest -m clients tests/api/clients $(PYTEST_ARGS)
 
 ## make bench: gunicorn + wrk benchmark of every endpoint (docs/performance.md).
 bench: $(VENV)/.bench
@@ -94,6 +105,7 @@ lock: $(PIP_TOOLS)/bin/pip-compile
 	$(PIP_COMPILE) --output-file requirements-test.txt requirements-test.in
 	$(PIP_COMPILE) --output-file requirements-lint.txt requirements-lint.in
 	$(PIP_COMPILE) --output-file requirements-bench.txt requirements-bench.in
+	$(PIP_COMPILE) --output-file requirements-clients.txt requirements-clients.in
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

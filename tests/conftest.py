@@ -1,13 +1,14 @@
 """Fixtures shared by every suite, and the rules for suites that need outside services.
 
-Suites marked `postgres`, `redis` or `browser` run only where that service exists. A
-user's `make test` skips them and says so in its summary; CI names them in
+Suites marked `postgres`, `redis`, `browser` or `clients` run only where that service (or
+tool) exists. A user's `make test` skips them and says so in its summary; CI names them in
 KIT_REQUIRE_SERVICES, which turns a missing service into an error so nothing silently
 stops being tested.
 """
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -15,6 +16,7 @@ from rest_framework.test import APIClient
 
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
+ROOT = Path(__file__).resolve().parents[1]
 # Comma-separated markers that must run here (CI: "postgres,redis,browser").
 REQUIRED_SUITES = {m for m in os.environ.get("KIT_REQUIRE_SERVICES", "").split(",") if m}
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
@@ -27,7 +29,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SERVICE_MARKERS = ("postgres", "redis", "browser")
+SERVICE_MARKERS = ("postgres", "redis", "browser", "clients")
+# The client generators (`make test-clients` installs requirements-clients.txt there).
+CLIENTS_VENV = Path(os.environ.get("KIT_CLIENTS_VENV", ROOT / ".venv" / "clients"))
 
 
 def _missing_service(marker_name):
@@ -38,6 +42,8 @@ def _missing_service(marker_name):
         return "Redis suite: set REDIS_URL=redis://..."
     if marker_name == "browser" and not CHROMIUM:
         return "browser suite: install Chromium (apt-get install chromium)"
+    if marker_name == "clients" and not (CLIENTS_VENV / "bin" / "openapi-python-client").exists():
+        return f"generated-client suite: run `make test-clients` (no generator in {CLIENTS_VENV})"
     return None
 
 
