@@ -118,6 +118,9 @@ def test_the_raw_api_key_is_never_stored_or_logged(api_client, make_api_key, cap
 # knows needs credentials: a route added without a guard, or whose guard is misdeclared,
 # fails test_every_private_route_refuses_anonymous_callers until it is listed here.
 PUBLIC_ROUTES = {
+    "/": "the front page (links to sign-in, sign-up and the docs)",
+    "/api/": "the API's index: links to its versions and docs",
+    "/api/v1/": "the index of version 1: links to its routes",
     "/api/v1/auth/token/": "sign-in: the password is in the body",
     "/api/v1/auth/token/refresh/": "the refresh token in the body is the credential",
     "/api/v1/auth/token/verify/": "checks the token in the body",
