@@ -319,9 +319,21 @@ class ApiKey(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        # The admin list's order (docs/performance.md); trigram index on the name for its
-        # search: migration 0009 (PostgreSQL only).
-        indexes = [models.Index(fields=["-created_at"], name="apikey_created_idx")]
+        # The admin list's order and its status filter (docs/performance.md); trigram index
+        # on the name for its search: migration 0009 (PostgreSQL only).
+        indexes = [
+            models.Index(fields=["-created_at"], name="apikey_created_idx"),
+            models.Index(
+                fields=["-created_at"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="apikey_unrevoked_created_idx",
+            ),
+            models.Index(
+                fields=["-created_at"],
+                condition=models.Q(revoked_at__isnull=False),
+                name="apikey_revoked_created_idx",
+            ),
+        ]
         verbose_name = "API key"
         verbose_name_plural = "API keys"
 

@@ -20,7 +20,8 @@ def audit_term_query(term: str) -> Q:
         return Q(ip_address=str(ipaddress.ip_address(term)))
     except ValueError:
         pass
-    return Q(username__iexact=term) | Q(actor__iexact=term)
+    # `actor <> ''` lets the actor arm use its partial index (only rows with an actor).
+    return Q(username__iexact=term) | (Q(actor__iexact=term) & ~Q(actor=""))
 
 
 @admin.register(AuthEvent)

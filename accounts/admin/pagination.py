@@ -1,10 +1,11 @@
 """A changelist paginator that never counts a whole big table.
 
 Django's paginator runs `SELECT COUNT(*)` over every row a changelist matches: 30 s on 20M
-audit events, longer than a worker may take. This one counts at most EXACT_LIMIT + 1 rows
-(`COUNT(*)` over a `LIMIT`ed subquery: bounded work whatever the table's size); past that
-the count is PostgreSQL's planner estimate for the filtered query (EXPLAIN, no rows read),
-shown as "about N" ("more than 10000" on other databases), and the pages stop at
+audit events, longer than a worker may take. This one asks PostgreSQL's planner first
+(EXPLAIN: an estimate, no row read): when it expects more than ten times EXACT_LIMIT rows,
+its estimate is the count, shown as "about N". Otherwise it counts at most EXACT_LIMIT + 1
+rows (`COUNT(*)` over a `LIMIT`ed subquery): exact up to EXACT_LIMIT, else "about" the
+estimate ("more than 10000" on other databases, which give no estimate). Pages stop at
 EXACT_LIMIT rows, since page n costs an OFFSET of n rows: a filter or a search narrows a
 longer list.
 """
@@ -27,15 +28,16 @@ class EstimatedCountPaginator(Paginator):
     @cached_property
     def count(self):
         queryset = self.object_list.order_by()
-        counted = queryset[: self.EXACT_LIMIT + 1].count()
-        if counted <= self.EXACT_LIMIT:
-            return counted
         estimate = self._planner_estimate(queryset)
-        if estimate > self.EXACT_LIMIT:
-            self.count_prefix = "about "
-            return estimate
-        self.count_prefix = "more than "
-        return self.EXACT_LIMIT
+        if estimate <= 10 * self.EXACT_LIMIT:
+            counted = queryset[: self.EXACT_LIMIT + 1].count()
+            if counted <= self.EXACT_LIMIT:
+                return counted
+            if estimate <= self.EXACT_LIMIT:
+                self.count_prefix = "more than "
+                return self.EXACT_LIMIT
+        self.count_prefix = "about "
+        return estimate
 
     @cached_property
     def num_pages(self):

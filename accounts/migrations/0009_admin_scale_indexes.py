@@ -163,4 +163,20 @@ class Migration(migrations.Migration):
             model_name="apikey",
             index=models.Index(fields=["-created_at"], name="apikey_created_idx"),
         ),
+        migrations.AddIndex(
+            model_name="apikey",
+            index=models.Index(
+                condition=models.Q(("revoked_at__isnull", True)),
+                fields=["-created_at"],
+                name="apikey_unrevoked_created_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="apikey",
+            index=models.Index(
+                condition=models.Q(("revoked_at__isnull", False)),
+                fields=["-created_at"],
+                name="apikey_revoked_created_idx",
+            ),
+        ),
     ]

@@ -39,10 +39,10 @@ def test_changelist_counts_at_most_a_bounded_number_of_rows(
     with CaptureQueriesContext(connection) as queries:
         response = admin_client.get(url)
     assert response.status_code == 200
-    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
-    assert counts, "the changelist counts its rows"
-    for sql in counts:
-        assert "LIMIT 4" in sql.upper(), sql
+    # No count at all (PostgreSQL's estimate is far above the limit) or a bounded one.
+    for query in queries:
+        if "COUNT(" in query["sql"].upper():
+            assert "LIMIT 4" in query["sql"].upper(), query["sql"]
     assert re.search(rb"(about \d+|more than 3) ", response.content)
 
 
