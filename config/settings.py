@@ -83,6 +83,8 @@ if KIT_BENCH_ROUTES:
 MIDDLEWARE = [
     # First: decides which proxy headers are believed before anything reads them.
     "accounts.security.client_ip.ClientIPMiddleware",
+    # A request id for every log line and the X-Request-ID header (config/logs.py).
+    "config.logs.RequestIDMiddleware",
     # Remembers the request being served: a password set in it names its actor and keeps
     # the caller's own session (accounts.users.password_changes).
     "accounts.users.password_changes.RequestMiddleware",
@@ -453,17 +455,52 @@ API_KEY_EXTRA_SCOPES = {}
 # Logging: to the console, where gunicorn and containers collect it.
 # ---------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# "plain" (text) or "json" (one JSON object a line, for a log collector). Both redact
+# token-, key- and reset-link-shaped secrets; JSON lines carry request_id, user_id,
+# device_session_id and api_key (a key's public prefix) when known (config/logs.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    sys.exit("ImproperlyConfigured: LOG_FORMAT must be plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request": {"()": "config.logs.RequestContextFilter"}},
     # config.logs.Formatter: requests Django refuses (django.security.*) on one line.
     "formatters": {
         "plain": {
             "()": "config.logs.Formatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {
+            "()": "config.logs.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s "
+            "%(device_session_id)s %(api_key)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request"],
         }
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}},
 }
+
+# ---------------------------------------------------------------------------------------
+# Error tracking: Sentry when SENTRY_DSN is set, with no personal data (config/sentry.py).
+# ---------------------------------------------------------------------------------------
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    from config.sentry import sentry_options
+
+    sentry_sdk.init(
+        # SENTRY_ENVIRONMENT: the environment name events are filed under.
+        **sentry_options(
+            dsn=SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production")
+        )
+    )

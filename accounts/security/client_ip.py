@@ -48,7 +48,8 @@ def address_from_meta(meta, trusted_proxies=None):
 
 
 class ClientIPMiddleware:
-    """Sets `request.client_ip`; drops X-Forwarded-Proto unless a trusted proxy sent it."""
+    """Sets `request.client_ip`; drops X-Forwarded-Proto and X-Request-ID unless a trusted
+    proxy sent them."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -59,6 +60,8 @@ class ClientIPMiddleware:
         )
         if not peer_trusted:
             request.META.pop("HTTP_X_FORWARDED_PROTO", None)
+            # The log lines' request id (config.logs) is a proxy's to give, not a client's.
+            request.META.pop("HTTP_X_REQUEST_ID", None)
         request.client_ip = address_from_meta(request.META)
         return self.get_response(request)
 
