@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format migrate superuser manage keys clean bench bench-scale profile profile-load lock test-clients
+.PHONY: run test lint format migrate superuser manage keys clean bench bench-scale profile profile-load lock test-clients rename
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,16 @@ bench: $(VENV)/.bench
 bench-scale: $(VENV)/.bench
 	$(BIN)/python bench/scale.py
 
+## make bench-scale-data SCALE_PRESET=1m: migrate the PostgreSQL database of DATABASE_URL and
+## fill it with generated rows (small, quarter, 1m: 1M users, 3M sessions, 20M audit events).
+bench-scale-data: $(VENV)/.runtime
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py fill_scale_data --preset $${SCALE_PRESET:-small}
+
+## make bench-scale-admin: time every admin page on that database (bench/admin_scale.py).
+bench-scale-admin: $(VENV)/.runtime
+	DEBUG=$${DEBUG:-true} $(BIN)/python bench/admin_scale.py --label $${SCALE_LABEL:-run}
+
 ## make profile PROFILE_PATH=/api/v1/me/ PROFILE_AUTH=kit: pyinstrument report in bench/out/.
 profile: $(VENV)/.bench
 	$(BIN)/python bench/profile.py $${PROFILE_PATH:-/bench/noauth/} --auth $${PROFILE_AUTH:-none} --requests $${PROFILE_REQUESTS:-500}
@@ -84,6 +94,12 @@ superuser: $(VENV)/.runtime
 ## development mode, as make run serves it (the venv's python, DEBUG=true, the same database).
 manage: $(VENV)/.runtime
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py $(ARGS)
+
+## make rename NAME=acme [TITLE="Acme Cloud"]: the project's name, API-key marker, cache
+## prefix and compose names become yours (scripts/rename.py; run once, then make test).
+rename:
+	@test -n "$(NAME)" || { echo 'usage: make rename NAME=acme [TITLE="Acme"]'; exit 2; }
+	$(PYTHON) scripts/rename.py "$(NAME)" $(if $(TITLE),--title "$(TITLE)")
 
 ## make keys: a new JWT key pair in keys/ (ALGORITHM=RS256 by default, or ES256, ...).
 ALGORITHM ?= RS256
