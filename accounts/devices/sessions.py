@@ -542,6 +542,24 @@ def revoke_all_sessions(user, *, reason, actor="", keep_session_id=None, request
     return count
 
 
+def revoke_all_sessions_of_users(users, *, reason, actor="", request=None) -> int:
+    """revoke_all_sessions for many users at once (an administrator's selection): one
+    UPDATE bumps their `sessions_version`, then revoke_sessions ends all their live device
+    sessions, whatever their number. Each user object's `sessions_version` is not
+    refreshed: reload the one a browser caller must keep signed in."""
+    ids = [user.pk for user in users]
+    with transaction.atomic():
+        get_user_model().objects.filter(pk__in=ids).update(
+            sessions_version=F("sessions_version") + 1
+        )
+        return revoke_sessions(
+            DeviceSession.objects.filter(user_id__in=ids, revoked_at__isnull=True).values("pk"),
+            reason=reason,
+            actor=actor,
+            request=request,
+        )
+
+
 def logout(*, request, session_id):
     """Sign out one device session (nothing to do when it already ended)."""
     with transaction.atomic():
@@ -591,6 +609,7 @@ __all__ = [
     "logout_with_refresh",
     "refresh",
     "revoke_all_sessions",
+    "revoke_all_sessions_of_users",
     "revoke_own_session",
     "revoke_session",
     "revoke_sessions",

@@ -105,6 +105,35 @@ def test_revoke_selected_is_one_statement_whatever_the_selection(
     assert len(many) == len(few)
 
 
+def test_revoke_all_sessions_of_selected_users_is_one_statement(
+    admin_client, make_user, make_session, django_capture_on_commit_callbacks
+):
+    def revoke(count):
+        users = [make_user() for _ in range(count)]
+        for user in users:
+            make_session(user)
+            make_session(user)
+        ids = [user.pk for user in users]
+        with (
+            CaptureQueriesContext(connection) as queries,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            response = admin_client.post(
+                "/admin/accounts/user/", {"action": "revoke_all_sessions", "_selected_action": ids}
+            )
+        assert response.status_code == 302
+        live = DeviceSession.objects.filter(user_id__in=ids, revoked_at__isnull=True)
+        assert not live.exists()
+        assert AuthEvent.objects.filter(user_id__in=ids, actor="admin").count() == 2 * count
+        return queries
+
+    few, many = revoke(2), revoke(7)
+    assert len(_statements(many, "UPDATE", "accounts_user")) == 1
+    assert len(_statements(many, "UPDATE", "accounts_devicesession")) == 1
+    assert len(_statements(many, "INSERT", "accounts_authevent")) == 1
+    assert len(many) == len(few)
+
+
 def test_audit_search_matches_exact_values_through_their_index(admin_client, user):
     event = AuthEvent.objects.create(
         kind=AuthEvent.Kind.LOGIN_FAILED,
