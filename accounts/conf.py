@@ -12,10 +12,12 @@ config/settings.py reads each knob from the environment with the same default
 (tests/accounts/test_conf.py holds the two equal).
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.core.signals import setting_changed
 
-DEFAULTS = {
+DEFAULTS: dict[str, Any] = {
     # Name shown in page titles, the admin and e-mails.
     "SITE_NAME": "Kit",
     # Active device sessions a user may hold (0 = no limit).
@@ -57,9 +59,9 @@ DEFAULTS = {
 }
 
 # Accepted types, where the default's own type is not the whole story.
-_TYPES = {"TOKEN_CLAIMS": (str, type(None))}
+_TYPES: dict[str, tuple[type, ...]] = {"TOKEN_CLAIMS": (str, type(None))}
 # Knobs with a closed set of values.
-_CHOICES = {
+_CHOICES: dict[str, tuple[str, ...]] = {
     "DEVICE_LIMIT_POLICY": ("reject", "evict_oldest"),
     "DEFAULT_AUTH_BACKEND": ("session", "jwt"),
 }
@@ -70,7 +72,29 @@ class KitSettings:
     after each change of `settings.ACCOUNTS`; a loaded knob is an instance attribute, so
     reading it costs what any attribute does."""
 
-    def __getattr__(self, name):
+    # The knobs' types, for readers and mypy (annotations only: no class attribute, so a
+    # first read still goes through __getattr__).
+    SITE_NAME: str
+    MAX_DEVICES: int
+    DEVICE_LIMIT_POLICY: str
+    SESSION_MAX_AGE: int
+    REFRESH_REUSE_GRACE_SECONDS: int
+    SESSION_RETENTION_DAYS: int
+    AUDIT_RETENTION_DAYS: int
+    ALLOW_SIGNUP: bool
+    PASSWORD_RESET_URL: str
+    DEFAULT_AUTH_BACKEND: str
+    TOKEN_CLAIMS: str | None
+    LOGIN_FAILURE_LIMIT: int
+    ADDRESS_FAILURE_LIMIT: int
+    LOCKOUT_SECONDS: int
+    RESET_RATE: str
+    SIGNUP_RATE: str
+    API_KEY_FAILURE_RATE: str
+    LOCAL_VIEW: bool
+    LOCAL_VIEW_TTL: int
+
+    def __getattr__(self, name: str) -> Any:
         # Only reached when `name` is not (yet) an instance attribute.
         if name not in DEFAULTS:
             raise AttributeError(
@@ -80,7 +104,7 @@ class KitSettings:
         self.__dict__.update({**DEFAULTS, **getattr(settings, "ACCOUNTS", {})})
         return self.__dict__[name]
 
-    def reload(self):
+    def reload(self) -> None:
         """Forget the loaded values; the next access reads `settings.ACCOUNTS` again."""
         self.__dict__.clear()
 
@@ -88,7 +112,7 @@ class KitSettings:
 kit_settings = KitSettings()
 
 
-def _reload(*, setting, **kwargs):
+def _reload(*, setting: str, **kwargs: Any) -> None:
     if setting == "ACCOUNTS":
         kit_settings.reload()
 
@@ -96,11 +120,11 @@ def _reload(*, setting, **kwargs):
 setting_changed.connect(_reload)
 
 
-def problems(accounts):
+def problems(accounts: object) -> list[str]:
     """Why `accounts` (a settings.ACCOUNTS dict) is refused, one line per problem."""
     if not isinstance(accounts, dict):
         return [f"settings.ACCOUNTS must be a dict, not {type(accounts).__name__}"]
-    found = []
+    found: list[str] = []
     for key, value in accounts.items():
         if key not in DEFAULTS:
             found.append(

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from accounts.conf import DEFAULTS, kit_settings
+from accounts.conf import DEFAULTS, KitSettings, kit_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,6 +44,16 @@ def test_a_device_limit_set_in_settings_is_what_sign_in_enforces(settings, sign_
 def test_a_name_that_is_not_a_knob_is_a_clear_error():
     with pytest.raises(AttributeError, match="'MAX_DEVICE' is not a kit setting"):
         _ = kit_settings.MAX_DEVICE
+
+
+def test_each_knob_has_a_type_annotation_its_default_fits():
+    """KitSettings annotates every knob (what mypy and readers see): none missing, none
+    extra, and each default of the annotated type."""
+    hints = typing.get_type_hints(KitSettings)
+    assert set(hints) == set(DEFAULTS)
+    for name, default in DEFAULTS.items():
+        hint = hints[name]
+        assert isinstance(default, typing.get_args(hint) or hint), name
 
 
 @pytest.mark.parametrize(
