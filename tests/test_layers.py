@@ -10,10 +10,11 @@ ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
-def _lint_imports(cwd):
-    """lint-imports with the kit's contracts, on the packages found in `cwd`."""
+def _lint_imports(cwd, *contracts):
+    """lint-imports with the kit's contracts (or those named), on the packages in `cwd`."""
+    limit = [f"--contract={contract}" for contract in contracts]
     return subprocess.run(
-        [LINT_IMPORTS, "--no-cache", "--no-logo", str(ROOT / "pyproject.toml")],
+        [LINT_IMPORTS, "--no-cache", "--no-logo", *limit, str(ROOT / "pyproject.toml")],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -37,16 +38,23 @@ def _project(path, accounts_source):
     return path
 
 
+LAYER_CONTRACTS = ("layers", "rules-without-transport")
+
+
 def test_rules_importing_drf_or_the_transport_break_the_contracts(tmp_path):
-    """The same contracts on a project whose accounts/ imports rest_framework, or api:
+    """The layer contracts on a project whose accounts/ imports rest_framework, or api:
     broken (so the check above can fail). simplejwt stays allowed."""
-    drf = _lint_imports(_project(tmp_path / "drf", "from rest_framework import status\n"))
+    drf = _lint_imports(
+        _project(tmp_path / "drf", "from rest_framework import status\n"), *LAYER_CONTRACTS
+    )
     assert drf.returncode != 0
     assert "accounts is not allowed to import rest_framework" in drf.stdout
 
-    transport = _lint_imports(_project(tmp_path / "api", "from api import exceptions\n"))
+    transport = _lint_imports(
+        _project(tmp_path / "api", "from api import exceptions\n"), *LAYER_CONTRACTS
+    )
     assert transport.returncode != 0
     assert "accounts is not allowed to import api" in transport.stdout
 
     simplejwt = "from rest_framework_simplejwt.tokens import AccessToken\n"
-    assert _lint_imports(_project(tmp_path / "jwt", simplejwt)).returncode == 0
+    assert _lint_imports(_project(tmp_path / "jwt", simplejwt), *LAYER_CONTRACTS).returncode == 0

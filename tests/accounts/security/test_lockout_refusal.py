@@ -2,6 +2,8 @@
 password check behind it answers 429 with Retry-After and the lockout message, on the
 HTML pages (LockoutMiddleware) and on the API (api/exceptions.py)."""
 
+import time
+
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
@@ -24,6 +26,14 @@ def _lockout_settings(settings):
         "LOCKOUT_SECONDS": LOCKOUT_SECONDS,
     }
     settings.TRUSTED_PROXIES = []
+
+
+@pytest.fixture(autouse=True)
+def _still_clock(monkeypatch):
+    """The lockout's clock stands still, so Retry-After is the whole lockout however slow
+    the machine."""
+    now = time.time()
+    monkeypatch.setattr(lockout, "_now", lambda: now)
 
 
 def test_the_html_login_shows_the_lockout_message_with_429(user, password):
