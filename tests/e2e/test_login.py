@@ -43,7 +43,7 @@ def test_sign_in_lands_on_the_account_page_and_sign_out_ends_the_session(
     assert session["httpOnly"] is True
     assert session["sameSite"] == "Lax"
 
-    page.locator("main").get_by_role("button", name="Sign out", exact=True).click()
+    page.locator("main").get_by_role("button", name="Sign out of this browser", exact=True).click()
     page.wait_for_url(f"{live_server.url}/accounts/login/")
     page.goto(f"{live_server.url}/accounts/")
     assert page.url == f"{live_server.url}/accounts/login/?next=/accounts/"
