@@ -11,12 +11,17 @@ the user's rights_version (accounts.devices.rights) and older access tokens are 
 """
 
 import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from accounts.conf import kit_settings
 from accounts.devices.ip_binding import CLIENT_IP_CLAIM
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 RESERVED_CLAIMS = frozenset(
     {
@@ -40,17 +45,18 @@ RESERVED_CLAIMS = frozenset(
 )
 
 
-def _claims_function():
+def _claims_function() -> Callable[["User"], Any] | None:
     path = kit_settings.TOKEN_CLAIMS
     if not path:
         return None
     try:
-        return import_string(path)
+        function: Callable[[User], Any] = import_string(path)
+        return function
     except ImportError as exc:
         raise ImproperlyConfigured(f"ACCOUNTS_TOKEN_CLAIMS: cannot import {path!r}.") from exc
 
 
-def extra_claims(user):
+def extra_claims(user: "User") -> dict[str, Any]:
     """The configured function's claims for `user`, checked; {} when none is configured."""
     function = _claims_function()
     if function is None:
@@ -76,7 +82,7 @@ def extra_claims(user):
     return claims
 
 
-def permissions_and_roles(user):
+def permissions_and_roles(user: "User") -> dict[str, list[str]]:
     """`permissions` ("app.codename", sorted) and `roles` (group names, sorted).
 
     A superuser has every permission (Django's rule), so the list stays empty for them and

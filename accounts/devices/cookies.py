@@ -15,10 +15,15 @@ explicit Max-Age (never browser-session cookies of unknown life).
 """
 
 import uuid
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
 
 from accounts.security.device_trust import trust_token_max_age
+
+if TYPE_CHECKING:
+    from accounts.devices.tokens import TokenPair
 
 ACCESS_COOKIE = "access_token"
 REFRESH_COOKIE = "refresh_token"
@@ -28,11 +33,11 @@ COOKIE_ROUTES_PATH = "/api/v1/auth/cookie/"
 DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600
 
 
-def _flags():
+def _flags() -> dict[str, Any]:
     return {"httponly": True, "samesite": "Lax", "secure": not settings.DEBUG}
 
 
-def browser_device_id(request):
+def browser_device_id(request: HttpRequest) -> str | None:
     """The browser's device id from its cookie, or None when absent or malformed."""
     from accounts.devices.sessions import DEVICE_ID_PATTERN  # sessions -> lockout -> api -> here
 
@@ -40,22 +45,22 @@ def browser_device_id(request):
     return value if DEVICE_ID_PATTERN.match(value) else None
 
 
-def new_device_id():
+def new_device_id() -> str:
     return uuid.uuid4().hex
 
 
-def set_device_cookie(response, device_id):
+def set_device_cookie(response: HttpResponseBase, device_id: str) -> None:
     response.set_cookie(
         DEVICE_COOKIE, device_id, max_age=DEVICE_COOKIE_MAX_AGE, path=COOKIE_ROUTES_PATH, **_flags()
     )
 
 
-def set_trust_cookie(response, token):
+def set_trust_cookie(response: HttpResponseBase, token: str) -> None:
     """The `device_trust` cookie: the trust token of a sign-in that has just succeeded."""
     response.set_cookie(TRUST_COOKIE, token, max_age=trust_token_max_age(), path="/", **_flags())
 
 
-def set_token_cookies(response, pair):
+def set_token_cookies(response: HttpResponseBase, pair: "TokenPair") -> None:
     """Both token cookies of a TokenPair; both expire with the refresh token."""
     max_age = pair.refresh_expires_in
     response.set_cookie(ACCESS_COOKIE, pair.access, max_age=max_age, path="/", **_flags())
@@ -64,7 +69,7 @@ def set_token_cookies(response, pair):
     )
 
 
-def delete_token_cookies(response):
+def delete_token_cookies(response: HttpResponseBase) -> None:
     """Expire both token cookies (same path and flags, or the browser keeps them)."""
     flags = _flags()
     response.delete_cookie(ACCESS_COOKIE, path="/", samesite=flags["samesite"])

@@ -8,23 +8,29 @@ and gets a token for its new address. Off by default: see docs/browser-apps.md.
 """
 
 import ipaddress
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.security.client_ip import client_ip
 
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from accounts.devices.tokens import DeviceAccessToken
+
 CLIENT_IP_CLAIM = "cip"
 
 
-def _normalised(address):
+def _normalised(address: object) -> str | None:
     try:
         return ipaddress.ip_address(str(address).strip()).compressed
     except ValueError:
         return None
 
 
-def client_ip_hash(address):
+def client_ip_hash(address: str | None) -> str | None:
     """The `cip` claim of an address, or None when the address is unknown or malformed."""
     address = _normalised(address) if address else None
     if address is None:
@@ -32,7 +38,7 @@ def client_ip_hash(address):
     return salted_hmac("accounts.ip_binding", address, algorithm="sha256").hexdigest()[:32]
 
 
-def address_matches(token, request):
+def address_matches(token: "DeviceAccessToken", request: "HttpRequest") -> bool:
     """True when JWT_BIND_IP is off, or the token was issued to the request's address."""
     if not settings.JWT_BIND_IP:
         return True

@@ -8,17 +8,22 @@ limits, the audit trail, device sessions, API keys, JWT_BIND_IP) asks `client_ip
 """
 
 import ipaddress
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @lru_cache(maxsize=8)
-def _networks(trusted):
+def _networks(trusted: tuple[str, ...]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in trusted if entry)
 
 
-def _is_trusted(address, networks):
+def _is_trusted(address: str, networks: Iterable[Network]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -26,7 +31,9 @@ def _is_trusted(address, networks):
     return any(ip in network for network in networks)
 
 
-def address_from_meta(meta, trusted_proxies=None):
+def address_from_meta(
+    meta: Mapping[str, Any], trusted_proxies: Iterable[str] | None = None
+) -> str | None:
     """The client's address from a request's META (a string, or None)."""
     networks = _networks(
         tuple(trusted_proxies if trusted_proxies is not None else settings.TRUSTED_PROXIES)
@@ -51,10 +58,10 @@ class ClientIPMiddleware:
     """Sets `request.client_ip`; drops X-Forwarded-Proto and X-Request-ID unless a trusted
     proxy sent them."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         peer_trusted = _is_trusted(
             request.META.get("REMOTE_ADDR", ""), _networks(tuple(settings.TRUSTED_PROXIES))
         )
@@ -62,11 +69,12 @@ class ClientIPMiddleware:
             request.META.pop("HTTP_X_FORWARDED_PROTO", None)
             # The log lines' request id (config.logs) is a proxy's to give, not a client's.
             request.META.pop("HTTP_X_REQUEST_ID", None)
-        request.client_ip = address_from_meta(request.META)
+        # an attribute of the kit's own on the request, read back by client_ip()
+        request.client_ip = address_from_meta(request.META)  # type: ignore[attr-defined]
         return self.get_response(request)
 
 
-def client_ip(request) -> str | None:
+def client_ip(request: HttpRequest | None) -> str | None:
     """The address of the client that sent `request` (an HttpRequest or DRF's Request),
     or None: the middleware's answer, or the same computation when it did not run."""
     if request is None:
