@@ -1,6 +1,7 @@
 """The kit's models: users, their device sessions, the audit trail and API keys."""
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -13,6 +14,7 @@ from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from accounts.apikeys.scopes import validate_scopes
+from accounts.conf import kit_settings
 
 
 class KitUserManager(UserManager):
@@ -142,13 +144,20 @@ class User(AbstractUser):
         ).hexdigest()
 
 
+def session_max_age() -> timedelta:
+    """ACCOUNTS_SESSION_MAX_AGE: the absolute cap on a device session's life, whatever its
+    refreshes (read at each use: lowering it ends older sessions)."""
+    return timedelta(seconds=kit_settings.SESSION_MAX_AGE)
+
+
 class DeviceSession(models.Model):
     """One signed-in device of one user; every JWT pair belongs to exactly one.
 
     The row is the source of truth; the cache holds a copy of its state that every
     revocation writes through (accounts.revocation.state). A session is active while it is
-    not revoked and its current refresh token has not expired; `refresh_expires_at` never
-    passes `created_at + ACCOUNTS_SESSION_MAX_AGE`.
+    not revoked, its current refresh token has not expired and it is younger than
+    ACCOUNTS_SESSION_MAX_AGE (`refresh_expires_at` is capped at `created_at` + the max age
+    of its last sign-in or refresh; a lowered max age ends older sessions at once).
     """
 
     class RevokeReason(models.TextChoices):
@@ -219,7 +228,23 @@ class DeviceSession(models.Model):
 
     @property
     def is_active(self):
-        return self.revoked_at is None and self.refresh_expires_at > timezone.now()
+        now = timezone.now()
+        return (
+            self.revoked_at is None
+            and self.refresh_expires_at > now
+            and self.created_at > now - session_max_age()
+        )
+
+    @staticmethod
+    def active_q(now) -> models.Q:
+        """The rows active at `now`, as `is_active` says: not revoked, refresh token not
+        expired, younger than the current ACCOUNTS_SESSION_MAX_AGE (which may have been
+        lowered since `refresh_expires_at` was capped)."""
+        return models.Q(
+            revoked_at__isnull=True,
+            refresh_expires_at__gt=now,
+            created_at__gt=now - session_max_age(),
+        )
 
 
 class AuthEvent(models.Model):

@@ -16,7 +16,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from accounts import revocation
-from accounts.models import AuthEvent, DeviceSession
+from accounts.models import AuthEvent, DeviceSession, session_max_age
 
 
 @dataclass(frozen=True)
@@ -50,14 +50,25 @@ def read_session_state_from_db(session_id) -> SessionState | None:
     row = (
         DeviceSession.objects.filter(pk=session_id)
         .values_list(
-            "user_id", "user__rights_version", "user__is_active", "revoked_at", "refresh_expires_at"
+            "user_id",
+            "user__rights_version",
+            "user__is_active",
+            "revoked_at",
+            "refresh_expires_at",
+            "created_at",
         )
         .first()
     )
     if row is None:
         return None
-    user_id, rights_version, user_is_active, revoked_at, expires_at = row
-    active = user_is_active and revoked_at is None and expires_at > timezone.now()
+    user_id, rights_version, user_is_active, revoked_at, expires_at, created_at = row
+    now = timezone.now()
+    active = (
+        user_is_active
+        and revoked_at is None
+        and expires_at > now
+        and created_at > now - session_max_age()
+    )
     return SessionState(active=active, rights_version=rights_version, user_id=user_id)
 
 

@@ -17,7 +17,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 
@@ -44,7 +44,7 @@ from accounts.errors import (
     TokenInvalid,
     TokenStale,
 )
-from accounts.models import AuthEvent, DeviceSession
+from accounts.models import AuthEvent, DeviceSession, session_max_age
 from accounts.security.audit import record_event, record_events
 from accounts.security.client_ip import client_ip
 from accounts.security.lockout import lockout_refusal
@@ -112,20 +112,15 @@ def _iso(moment):
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _session_max_age():
-    """The absolute cap on a device session's life, whatever its refreshes."""
-    return timedelta(seconds=kit_settings.SESSION_MAX_AGE)
-
-
 def _refresh_expiry(now, created_at):
     """A full refresh lifetime from now, within the session's absolute cap."""
-    return min(now + refresh_lifetime(), created_at + _session_max_age())
+    return min(now + refresh_lifetime(), created_at + session_max_age())
 
 
 def active_sessions(user):
     """The user's active device sessions, most recently used first."""
     return DeviceSession.objects.filter(
-        user_id=user.pk, revoked_at__isnull=True, refresh_expires_at__gt=timezone.now()
+        DeviceSession.active_q(timezone.now()), user_id=user.pk
     ).order_by("-last_used_at")
 
 
@@ -178,10 +173,14 @@ def sign_in(*, request, user, device_id=None, device_name="", revoke_device_id=N
         with transaction.atomic():
             user = get_user_model().objects.select_for_update().get(pk=user.pk)
             now = timezone.now()
+            # The active sessions and this device's unrevoked one (active or not: the unique
+            # constraint allows one unrevoked row per device): never the user's history of
+            # expired rows, so a sign-in costs the same after years of them.
             live = list(
-                DeviceSession.objects.filter(user=user, revoked_at__isnull=True)
-                .select_related("user")
-                .order_by("last_used_at")
+                DeviceSession.objects.filter(
+                    DeviceSession.active_q(now) | Q(revoked_at__isnull=True, device_id=device_id),
+                    user=user,
+                ).order_by("last_used_at")
             )
             # Same device: the old session goes, whether or not its refresh has expired.
             _revoke_rows(
@@ -190,7 +189,7 @@ def sign_in(*, request, user, device_id=None, device_name="", revoke_device_id=N
                 request=request,
                 user=user,
             )
-            active = [s for s in live if s.device_id != device_id and s.refresh_expires_at > now]
+            active = [s for s in live if s.device_id != device_id]
             if revoke_device_id is not None:
                 lost = [s for s in active if str(s.pk) == str(revoke_device_id)]
                 if not lost:
@@ -317,6 +316,7 @@ def _live_session(token, *, device_id, now):
         and session.refresh_jti == token.jti
         and session.revoked_at is None
         and session.refresh_expires_at > now
+        and session.created_at > now - session_max_age()
     )
     return session if live else None
 
@@ -338,10 +338,7 @@ def _rotate(session, *, token, now):
     this one match nothing: PostgreSQL re-checks it on the row it waited for."""
     return bool(
         DeviceSession.objects.filter(
-            pk=session.pk,
-            refresh_jti=token.jti,
-            revoked_at__isnull=True,
-            refresh_expires_at__gt=now,
+            DeviceSession.active_q(now), pk=session.pk, refresh_jti=token.jti
         ).update(**{name: getattr(session, name) for name in _ROTATED})
     )
 
@@ -357,7 +354,7 @@ def _refresh_refused(token, *, request, device_id, now):
     session = DeviceSession.objects.select_related("user").filter(pk=token.session_id).first()
     if session is None or str(session.user_id) != token["sub"] or not session.user.is_active:
         raise SessionRevoked()
-    if session.revoked_at is not None or session.refresh_expires_at <= now:
+    if not session.is_active:
         raise SessionRevoked()
     if session.device_id != device_id:
         record_event(
@@ -532,9 +529,11 @@ def revoke_all_sessions(user, *, reason, actor="", keep_session_id=None, request
         get_user_model().objects.filter(pk=user.pk).update(
             sessions_version=F("sessions_version") + 1
         )
+        # Unrevoked rows whose refresh token is still valid: never the expired history.
+        # Also those past a lowered max age, which a raised one would bring back.
         sessions = list(
             DeviceSession.objects.select_for_update()
-            .filter(user_id=user.pk, revoked_at__isnull=True)
+            .filter(user_id=user.pk, revoked_at__isnull=True, refresh_expires_at__gt=timezone.now())
             .exclude(pk=keep_session_id)
         )
         count = _revoke_rows(sessions, reason=reason, actor=actor, request=request, user=user)
