@@ -197,5 +197,3 @@ def test_an_unknown_log_format_stops_start_up():
     )
     assert result.returncode == 1
     assert "LOG_FORMAT must be plain or json" in result.stderr
-
-
