@@ -1,4 +1,4 @@
-"""Time every admin changelist, filter, search and change page (and the API paths) on the
+"""Time every admin changelist, filter, search and change page, and the API paths, on the
 database DATABASE_URL names, in-process through Django's test client signed in as a
 superuser: the scale report of docs/performance.md.
 
@@ -122,6 +122,67 @@ def timed(client, url):
     }
 
 
+def api_paths():
+    """label -> call() for the API paths: a user of the generated data with a password
+    set here (the preset's users have none) and an API key made here."""
+    from rest_framework.test import APIClient
+
+    from accounts.apikeys.keys import create_api_key
+
+    user = User.objects.filter(username__startswith="u", is_active=True).order_by("pk")[7]
+    user.set_password("scale-bench-password")
+    user.save(update_fields=["password"])
+    _, raw_key = create_api_key(name="scale bench", scopes=["tokens:introspect", "users:read"])
+    client = APIClient()
+    state = {}
+
+    def sign_in():
+        body = {"username": user.username, "password": "scale-bench-password"}
+        response = client.post("/api/v1/auth/token/", {**body, "device_id": "bench"}, "json")
+        state.update(response.json())
+        return response
+
+    def refresh():
+        body = {"refresh": state["refresh"], "device_id": "bench"}
+        response = client.post("/api/v1/auth/token/refresh/", body, "json")
+        state.update(response.json())
+        return response
+
+    def bearer():
+        return {"HTTP_AUTHORIZATION": f"Bearer {state['access']}"}
+
+    sign_in()
+    return [
+        ("API: sign-in (Argon2)", sign_in),
+        ("API: refresh", refresh),
+        ("API: /me/", lambda: client.get("/api/v1/me/", **bearer())),
+        ("API: /devices/", lambda: client.get("/api/v1/devices/", **bearer())),
+        (
+            "API: ping (API key)",
+            lambda: client.get("/api/v1/service/ping/", HTTP_X_API_KEY=raw_key),
+        ),
+        (
+            "API: introspect",
+            lambda: client.post(
+                "/api/v1/service/introspect/",
+                {"token": state["access"]},
+                "json",
+                HTTP_X_API_KEY=raw_key,
+            ),
+        ),
+    ]
+
+
+def timed_call(call):
+    call()  # warm
+    times = []
+    for _ in range(REPEAT):
+        started = time.perf_counter()
+        response = call()
+        times.append(time.perf_counter() - started)
+    return {"status": response.status_code, "seconds": statistics.median(times), "runs": REPEAT}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--label", default="run")
@@ -143,6 +204,12 @@ def main():
         results[label] = {"url": url, **timed(client, url)}
         r = results[label]
         print(f"{label:40} {r['seconds'] * 1000:9.0f} ms  {r['status']}  {r.get('bytes', 0):>9} B")
+    for label, call in api_paths():
+        if args.only and not any(label.startswith(p) for p in args.only.split(",")):
+            continue
+        results[label] = timed_call(call)
+        r = results[label]
+        print(f"{label:40} {r['seconds'] * 1000:9.0f} ms  {r['status']}")
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
     (out / f"admin-scale-{args.label}.json").write_text(
