@@ -56,6 +56,8 @@ DEFAULTS: dict[str, Any] = {
     "LOCAL_VIEW": True,
     # Seconds an entry of that view lives.
     "LOCAL_VIEW_TTL": 10,
+    # Processes (all instances together) that keep that view; the others read Redis.
+    "LOCAL_VIEW_MAX_PROCESSES": 32,
 }
 
 # Accepted types, where the default's own type is not the whole story.
@@ -93,6 +95,7 @@ class KitSettings:
     API_KEY_FAILURE_RATE: str
     LOCAL_VIEW: bool
     LOCAL_VIEW_TTL: int
+    LOCAL_VIEW_MAX_PROCESSES: int
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when `name` is not (yet) an instance attribute.

@@ -170,15 +170,24 @@ def repair() -> bool:
         kind: kind.recent_revocations(now) for kind in registered() if kind.recent_revocations
     }
     try:
+        stale, replayed = [], []
         for kind, revoked in replay.items():
+            entries = {kind.key(ident): value for ident, value in revoked.items()}
+            replayed += entries
+            held = cache.get_many(list(entries)) if entries else {}
             by_timeout = {}
-            for ident, value in revoked.items():
-                by_timeout.setdefault(kind.timeout(value), {})[kind.key(ident)] = value
-            for timeout, entries in by_timeout.items():
-                cache.set_many(entries, timeout)
-        if any(replay.values()):
-            # A process that stayed connected may hold them in its view as active.
-            process_view.invalidate()
+            for key, value in entries.items():
+                if held.get(key) != value:
+                    stale.append(key)
+                    by_timeout.setdefault(kind.timeout(value), {})[key] = value
+            for timeout, batch in by_timeout.items():
+                cache.set_many(batch, timeout)
+        # Only an entry Redis did not hold as revoked can sit in another process's view as
+        # active: those are dropped from every view (as a rule none on a new process's
+        # first read, so starting a worker publishes nothing); this process drops them all.
+        process_view.drop_here(replayed)
+        if stale:
+            process_view.invalidate(stale)
         # The marker stays until Redis loses its data; whichever process adds it first
         # sets its value, and every process trusts that one.
         cache.add(EPOCH_KEY, uuid.uuid4().hex, None)

@@ -38,7 +38,11 @@ def forget_profiles(user_ids):
     revocation.forget(PROFILES, user_ids)
 
 
-def _user_changed(sender, instance, **kwargs):
+def _user_changed(sender, instance, update_fields=None, **kwargs):
+    # A save of other fields only (a sign-in's last_login, a logout-all's sessions_version)
+    # leaves the profile as it was: no write-through, so no revocation message either.
+    if update_fields is not None and not set(update_fields) & set(PROFILE_FIELDS):
+        return
     forget_profiles([instance.pk])
 
 

@@ -17,6 +17,7 @@ from accounts.apikeys import keys as api_keys
 from accounts.devices import sessions
 from accounts.models import DeviceSession
 from accounts.revocation import process_view
+from accounts.revocation import state as session_state
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
 
@@ -190,3 +191,94 @@ def test_a_forked_process_starts_its_own_subscriber(wait_for):
     os.close(read_end)
     assert process_view._current() is parent
     assert process_view.trusted()
+
+
+def _redis_ms(client):
+    seconds, micros = client.time()
+    return seconds * 1000 + micros // 1000
+
+
+def test_a_frozen_member_delays_one_revocation_at_most_its_lease_then_none(
+    subscriber, wait_for, redis_round_trips, caplog
+):
+    """Issue 21: a stopped process (SIGSTOP: a GC pause, a stuck request) is waited for
+    until its lease lapses, once; the next revocation waits for nobody, and nothing is
+    reported, since every live member acknowledged."""
+    wait_for(process_view.trusted)
+    child = subscriber()
+    members = process_view._names()["members"]
+    publisher = process_view._publisher()
+    child.freeze()
+    lease_end_ms = int(publisher.zscore(members, child.member))
+    with caplog.at_level(logging.WARNING, logger="accounts.revocation.process_view"):
+        process_view.invalidate(["devsess:first"])
+        # Returned once the frozen member's lease had lapsed (by Redis time) ...
+        assert _redis_ms(publisher) >= lease_end_ms
+        # ... and the next revocation waits for nobody: its one round trip publishes.
+        assert redis_round_trips(lambda: process_view.invalidate(["devsess:second"])) == 1
+    assert caplog.records == []
+
+
+def test_a_woken_member_distrusts_its_view_until_it_has_caught_up(subscriber, wait_for):
+    wait_for(process_view.trusted)
+    child = subscriber()
+    key = "devsess:frozen-while-revoked"
+    assert child.ask(f"store {key}") == "ok"
+    assert child.ask(f"get {key}") == "active"
+    child.freeze()
+    process_view.invalidate([key])  # returns once the frozen member's lease lapsed
+    child.thaw()
+
+    # Never the value revoked while it slept: first its lease has ended (it reads Redis),
+    # then its heartbeat comes back behind the revocation it missed, which it applied.
+    assert child.ask(f"get {key}") == "miss"
+    wait_for(lambda: child.ask("trusted") == "True")
+    assert child.ask(f"get {key}") == "miss"
+
+
+def test_every_live_member_acknowledges_and_nothing_is_reported(subscriber, wait_for, caplog):
+    wait_for(process_view.trusted)
+    children = [subscriber() for _ in range(3)]
+    key = "devsess:everywhere"
+    for child in children:
+        child.ask(f"store {key}")
+    with caplog.at_level(logging.WARNING, logger="accounts.revocation.process_view"):
+        process_view.invalidate([key])
+    assert [child.ask(f"get {key}") for child in children] == ["miss"] * 3
+    assert caplog.records == []
+
+
+def test_past_the_cap_a_process_reads_redis_and_no_revocation_waits_for_it(
+    settings, subscriber, wait_for, redis_round_trips
+):
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "LOCAL_VIEW_MAX_PROCESSES": 1}
+    wait_for(process_view.trusted)  # this process holds the one place
+    child = subscriber(wait_trusted=False)
+    client = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
+    wait_for(lambda: any(c["name"] == f"localview-{child.member}" for c in client.client_list()))
+    client.close()
+
+    assert redis_round_trips(lambda: process_view.invalidate(["devsess:any"])) == 1
+    assert child.ask("store devsess:any") == "ok"
+    assert child.ask("get devsess:any") == "miss"
+    assert child.ask("trusted") == "False"
+
+
+def test_a_sign_in_and_a_new_process_publish_nothing(
+    sign_in, api_client, bearer, django_capture_on_commit_callbacks, wait_for, monkeypatch
+):
+    """Issue 21: neither a sign-in (its last_login save leaves the profile as it was) nor a
+    new process's first read (its repair finds Redis holding every recent revocation)
+    makes every process acknowledge a message."""
+    published = []
+    monkeypatch.setattr(process_view, "invalidate", lambda keys=None: published.append(keys))
+    with django_capture_on_commit_callbacks(execute=True):
+        access = sign_in().json()["access"]
+        revoked = sign_in(device_id="revoked").json()["access"]
+        sessions.revoke_session(DeviceSession.objects.get(device_id="revoked"), reason="test")
+    assert len(published) == 1  # the revocation alone
+    monkeypatch.setattr(session_state, "_epoch", None)  # as in a process never repaired
+
+    assert api_client.get(ME_URL, **bearer(access)).status_code == 200
+    assert api_client.get(ME_URL, **bearer(revoked)).status_code == 401
+    assert len(published) == 1
