@@ -25,6 +25,7 @@ Wiring: token classes return `get_token_backend()`; `KitTokenBackendMixin` does 
 import base64
 import json
 from datetime import timedelta
+from typing import Any
 
 import jwt
 from django.core.serializers.json import DjangoJSONEncoder
@@ -33,11 +34,11 @@ from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from joserfc import jwe
 from joserfc.errors import JoseError
-from joserfc.jwk import OctKey
+from joserfc.jwk import GuestProtocol, OctKey
 from jwt.utils import base64url_encode
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
 
-from accounts.devices.keys import load_key_config
+from accounts.devices.keys import KeyConfig, load_key_config
 
 # Seconds of clock difference forgiven on exp, nbf and iat (servers' clocks drift a bit).
 LEEWAY_SECONDS = 5
@@ -57,7 +58,7 @@ _INVALID = _("Token is invalid")
 class KitTokenBackend:
     """Signs and verifies JWTs with a parsed KeyConfig (see accounts.devices.keys)."""
 
-    def __init__(self, config):
+    def __init__(self, config: KeyConfig) -> None:
         self.config = config
         self.algorithm = config.algorithm
         self.leeway = LEEWAY_SECONDS
@@ -77,15 +78,16 @@ class KitTokenBackend:
             json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
         )
         if config.encryption_kid:
-            self._jwe_keys = {
+            # keyed by str | None: a token without a kid looks up None, a KeyError (refused)
+            self._jwe_keys: dict[str | None, OctKey] = {
                 kid: OctKey.import_key(key) for kid, key in config.encryption_keys.items()
             }
             self._jwe_registry = jwe.JWERegistry(algorithms=list(JWE_ALGORITHMS))
 
-    def get_leeway(self):
+    def get_leeway(self) -> timedelta:
         return timedelta(seconds=LEEWAY_SECONDS)
 
-    def encode(self, payload):
+    def encode(self, payload: dict[str, Any]) -> str:
         """The signed (and, with JWT_ENCRYPT, encrypted) token of a payload dict: a JWS
         compact serialization byte for byte as `jwt.encode` writes it (sorted header, compact
         JSON), signed by PyJWT's algorithm with the key prepared once."""
@@ -102,14 +104,14 @@ class KitTokenBackend:
             token = self._encrypt(token)
         return token
 
-    def decode(self, token, verify=True):
+    def decode(self, token: str | bytes, verify: bool = True) -> dict[str, Any]:
         """The payload of a valid token, or TokenBackendError.
 
         verify=False (simplejwt's "read a token already trusted") still decrypts and
         refuses malformed tokens and other algorithms, but skips signature and times."""
         return self._decode_text(self._as_text(token), verify=verify)
 
-    def _decode_text(self, text, *, verify):
+    def _decode_text(self, text: str, *, verify: bool) -> dict[str, Any]:
         if self.config.encryption_kid:
             text = self._decrypt(text)
         header = _unverified_header(text)
@@ -140,7 +142,7 @@ class KitTokenBackend:
         return payload
 
     @staticmethod
-    def _as_text(token):
+    def _as_text(token: object) -> str:
         if isinstance(token, bytes):
             try:
                 token = token.decode("ascii")
@@ -150,26 +152,29 @@ class KitTokenBackend:
             raise TokenBackendError(_INVALID)
         return token
 
-    def _encrypt(self, signed):
+    def _encrypt(self, signed: str) -> str:
         header = {"alg": "dir", "enc": "A256GCM", "cty": "JWT", "kid": self.config.encryption_kid}
         key = self._jwe_keys[self.config.encryption_kid]
         return jwe.encrypt_compact(header, signed, key, registry=self._jwe_registry)
 
-    def _decrypt(self, text):
+    def _decrypt(self, text: str) -> str:
         if text.count(".") != 4:
             raise TokenBackendError(_INVALID)
         try:
             message = jwe.decrypt_compact(text, self._jwe_key_for, registry=self._jwe_registry)
+            if message.plaintext is None:
+                raise ValueError("no plaintext")
             return message.plaintext.decode("ascii")
         except (JoseError, ValueError, TypeError, KeyError) as exc:
             raise TokenBackendError(_INVALID) from exc
 
-    def _jwe_key_for(self, message):
+    def _jwe_key_for(self, message: GuestProtocol) -> OctKey:
         """The JWE key named by the header's kid; KeyError (refused) when unknown."""
-        return self._jwe_keys[message.headers().get("kid")]
+        kid: str | None = message.headers().get("kid")
+        return self._jwe_keys[kid]
 
 
-def _is_numeric_date(value):
+def _is_numeric_date(value: object) -> bool:
     """A NumericDate (RFC 7519: a JSON number of seconds) that every datetime conversion
     takes: PyJWT also accepts strings and numbers past year 9999."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -177,7 +182,7 @@ def _is_numeric_date(value):
     return 0 <= value <= MAX_NUMERIC_DATE  # False for NaN and infinities too
 
 
-def _unverified_header(text):
+def _unverified_header(text: str) -> dict[str, Any]:
     """The header dict, read only to pick the key: PyJWT then parses the whole token
     strictly (once; its parser is the slow part of a decode) and checks the signature."""
     segment = text.partition(".")[0]
@@ -192,10 +197,10 @@ def _unverified_header(text):
     return header
 
 
-_backend = None
+_backend: KitTokenBackend | None = None
 
 
-def get_token_backend():
+def get_token_backend() -> KitTokenBackend:
     """The process-wide backend, built from settings on first use (then cached)."""
     global _backend
     if _backend is None:
@@ -204,7 +209,7 @@ def get_token_backend():
 
 
 @receiver(setting_changed)
-def _reset_token_backend(*, setting, **kwargs):
+def _reset_token_backend(*, setting: str, **kwargs: Any) -> None:
     """override_settings (tests) and any runtime change of the keys rebuild the backend."""
     global _backend
     if setting.startswith("JWT_") or setting in {"SECRET_KEY", "BASE_DIR"}:
@@ -214,5 +219,5 @@ def _reset_token_backend(*, setting, **kwargs):
 class KitTokenBackendMixin:
     """Put first in a simplejwt Token subclass to sign and verify with the kit's keys."""
 
-    def get_token_backend(self):
+    def get_token_backend(self) -> KitTokenBackend:
         return get_token_backend()

@@ -13,6 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -27,19 +28,29 @@ from rest_framework_simplejwt.utils import aware_utcnow, datetime_to_epoch
 from accounts.devices import signing
 from accounts.devices.claims import extra_claims
 from accounts.devices.ip_binding import CLIENT_IP_CLAIM, client_ip_hash
-from accounts.devices.signing import KitTokenBackendMixin, get_token_backend
+from accounts.devices.signing import KitTokenBackend, KitTokenBackendMixin, get_token_backend
+
+if TYPE_CHECKING:
+    from accounts.models import DeviceSession, User
+
+    # The mixin is only ever mixed into a simplejwt Token: its payload, verify(), ...
+    _TokenBase = Token
+else:
+    _TokenBase = object
 
 SESSION_CLAIM = "sid"
 RIGHTS_VERSION_CLAIM = "rv"
 # Verified access tokens remembered per process (~12 MB at most; docs/performance.md).
 VERIFIED_TOKENS_KEPT = 4096
 
+_T = TypeVar("_T", bound=Token)
 
-class _DeviceSessionTokenMixin(KitTokenBackendMixin):
+
+class _DeviceSessionTokenMixin(KitTokenBackendMixin, _TokenBase):
     """Signed and verified by the kit's key ring (accounts.devices.signing); requires `sub` and
     a UUID `sid` on the way in: a token without them is invalid."""
 
-    def verify(self):
+    def verify(self) -> None:
         super().verify()
         for claim in ("sub", SESSION_CLAIM):
             if not isinstance(self.payload.get(claim), str):
@@ -52,16 +63,16 @@ class _DeviceSessionTokenMixin(KitTokenBackendMixin):
             raise TokenError("Token has a malformed 'sub' or 'sid' claim") from exc
 
     @cached_property
-    def session_id(self):
+    def session_id(self) -> uuid.UUID:
         return uuid.UUID(self.payload[SESSION_CLAIM])
 
     @cached_property
-    def user_pk(self):
+    def user_pk(self) -> Any:
         """`sub` as the user model's primary key value."""
         return get_user_model()._meta.pk.to_python(self.payload["sub"])
 
     @property
-    def jti(self):
+    def jti(self) -> str:
         return self.payload["jti"]
 
 
@@ -71,7 +82,9 @@ class DeviceAccessToken(_DeviceSessionTokenMixin, AccessToken):
     ACCOUNTS["TOKEN_CLAIMS"] (accounts.devices.claims; they cannot replace the kit's own)."""
 
     @classmethod
-    def claims_for(cls, session, user, *, now, expires_at):
+    def claims_for(
+        cls, session: "DeviceSession", user: "User", *, now: datetime, expires_at: datetime
+    ) -> dict[str, Any]:
         """The claims of a new access token (a dict: issuing builds no token object)."""
         claims = dict(extra_claims(user))
         claims.update(
@@ -104,7 +117,7 @@ class DeviceRefreshToken(_DeviceSessionTokenMixin, Token):
     lifetime = api_settings.REFRESH_TOKEN_LIFETIME
 
     @classmethod
-    def claims_for(cls, session, *, now):
+    def claims_for(cls, session: "DeviceSession", *, now: datetime) -> dict[str, Any]:
         """The claims of a new refresh token: `session.refresh_jti` is the one it expects."""
         return {
             api_settings.TOKEN_TYPE_CLAIM: cls.token_type,
@@ -124,7 +137,7 @@ class TokenPair:
     refresh_expires_in: int
     token_type: str = "Bearer"  # noqa: S105 - the scheme name
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, str | int]:
         return {
             "access": self.access,
             "refresh": self.refresh,
@@ -134,23 +147,23 @@ class TokenPair:
         }
 
 
-def new_jti():
+def new_jti() -> str:
     return uuid.uuid4().hex
 
 
-def access_lifetime():
+def access_lifetime() -> timedelta:
     return timedelta(seconds=settings.JWT_ACCESS_TOKEN_LIFETIME)
 
 
-def refresh_lifetime():
+def refresh_lifetime() -> timedelta:
     return timedelta(seconds=settings.JWT_REFRESH_TOKEN_LIFETIME)
 
 
-def _seconds_until(moment: datetime, now: datetime):
+def _seconds_until(moment: datetime, now: datetime) -> int:
     return max(0, int((moment - now).total_seconds()))
 
 
-def issue_pair(session, user, *, now=None):
+def issue_pair(session: "DeviceSession", user: "User", *, now: datetime | None = None) -> TokenPair:
     """A fresh pair for `session` (whose `refresh_jti` and `refresh_expires_at` are set).
 
     The access token never outlives the session's refresh token (the absolute cap).
@@ -168,7 +181,7 @@ def issue_pair(session, user, *, now=None):
     )
 
 
-def _decode(token_class, raw):
+def _decode(token_class: type[_T], raw: object) -> _T:
     """The validated token, or TokenError for anything else (garbage, wrong type, expired)."""
     if not isinstance(raw, str | bytes) or not raw:
         raise TokenError("Token is invalid")
@@ -185,7 +198,9 @@ _SCALARS = (str, int, float, bool, type(None))
 
 
 @functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)
-def _verified_access(backend, raw):
+def _verified_access(
+    backend: KitTokenBackend, raw: str | bytes
+) -> tuple[DeviceAccessToken, dict[str, Any] | str]:
     """(token, its claims) of a verified access token, kept by the backend (the key set:
     new keys start with nothing remembered) and the token's exact text. The claims are
     kept as a dict when every value is a scalar (a shallow copy is then a whole copy), as
@@ -193,11 +208,11 @@ def _verified_access(backend, raw):
     token = _decode(DeviceAccessToken, raw)
     claims = dict(token.payload)
     if not all(isinstance(value, _SCALARS) for value in claims.values()):
-        claims = json.dumps(claims)
+        return token, json.dumps(claims)
     return token, claims
 
 
-def decode_access(raw):
+def decode_access(raw: object) -> DeviceAccessToken:
     """The verified access token of `raw`, or TokenError.
 
     Verified once per process: an app sends the same access token for its whole lifetime,
@@ -221,11 +236,11 @@ def decode_access(raw):
     return fresh
 
 
-def decode_refresh(raw):
+def decode_refresh(raw: object) -> DeviceRefreshToken:
     return _decode(DeviceRefreshToken, raw)
 
 
-def decode_any(raw):
+def decode_any(raw: object) -> DeviceAccessToken | DeviceRefreshToken:
     """An access or refresh token, whichever `raw` is (for /auth/token/verify/)."""
     try:
         return decode_access(raw)
