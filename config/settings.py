@@ -141,27 +141,10 @@ if "postgresql" in DATABASES["default"]["ENGINE"]:
         _options["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
             "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=4),
-            # Seconds a request waits for a connection before it fails (503
-            # service_unavailable): short, so a database outage is answered at once.
-            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=1.5),
-            # Seconds the pool retries a failed connection in the background; then the
-            # next request tries again at once, so the kit serves within a request of
-            # the database's return instead of after a long backoff.
-            "reconnect_timeout": env.float("DATABASE_POOL_RECONNECT_TIMEOUT", default=1.0),
+            # Seconds a request waits for a free connection before it fails.
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
         }
         DATABASES["default"]["CONN_MAX_AGE"] = 0
-    # Seconds to wait for a new connection (libpq's connect_timeout; at least 2).
-    _options["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=2)
-    # Server-side bounds (milliseconds, 0 = none): a statement waiting on a row lock
-    # (a stuck transaction) or running away fails with 503 instead of holding the request
-    # until gunicorn kills it. Run a long migration with DATABASE_STATEMENT_TIMEOUT=0.
-    _options["options"] = " ".join(
-        f"-c {name}={env.int(variable, default=default)}"
-        for name, variable, default in (
-            ("lock_timeout", "DATABASE_LOCK_TIMEOUT", 2000),
-            ("statement_timeout", "DATABASE_STATEMENT_TIMEOUT", 10000),
-        )
-    )
     # Server-side parameter binding (Django's `server_side_binding`), so psycopg prepares a
     # statement on a connection from its `prepare_threshold`-th run and PostgreSQL parses
     # and plans it once. Turn off behind PgBouncer < 1.21 in transaction mode.
