@@ -18,9 +18,12 @@ after it. `User.save` never writes rights_version back, so a user object loaded 
 bump cannot lower it again.
 """
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db.models import F
+from django.db.models import F, Model
 from django.db.models.signals import m2m_changed, post_init, post_save, pre_delete
 
 from accounts.devices import session_state
@@ -30,7 +33,7 @@ RIGHTS_FLAGS = ("is_staff", "is_superuser")
 _ADD_REMOVE = ("post_add", "post_remove")
 
 
-def rights_changed(user_ids):
+def rights_changed(user_ids: Iterable[Any]) -> None:
     """Bump the rights_version of these users and forget their cached session state."""
     ids = {pk for pk in user_ids if pk is not None}
     if not ids:
@@ -42,7 +45,7 @@ def rights_changed(user_ids):
     profiles.forget_profiles(ids)  # /me shows is_staff
 
 
-def _users_of_groups(group_ids):
+def _users_of_groups(group_ids: Iterable[int]) -> list[Any]:
     return list(
         get_user_model()
         .objects.filter(groups__in=list(group_ids))
@@ -52,13 +55,21 @@ def _users_of_groups(group_ids):
 
 
 # --- the user's own flags ---------------------------------------------------------------
+# The receivers keep their marks on the instance (`_kit_...`): `instance` is Any.
 
 
-def _remember_flags(sender, instance, **kwargs):
+def _remember_flags(sender: type[Model], instance: Any, **kwargs: Any) -> None:
     instance._kit_rights_flags = tuple(instance.__dict__.get(f) for f in RIGHTS_FLAGS)
 
 
-def _flags_saved(sender, instance, created, raw=False, update_fields=None, **kwargs):
+def _flags_saved(
+    sender: type[Model],
+    instance: Any,
+    created: bool,
+    raw: bool = False,
+    update_fields: Iterable[str] | None = None,
+    **kwargs: Any,
+) -> None:
     before = getattr(instance, "_kit_rights_flags", (None, None))
     after = tuple(getattr(instance, f) for f in RIGHTS_FLAGS)
     saved = update_fields is None or set(RIGHTS_FLAGS) & set(update_fields)
@@ -71,7 +82,14 @@ def _flags_saved(sender, instance, created, raw=False, update_fields=None, **kwa
 # --- memberships and permissions --------------------------------------------------------
 
 
-def _user_m2m_changed(sender, instance, action, reverse, pk_set, **kwargs):
+def _user_m2m_changed(
+    sender: type[Model],
+    instance: Any,
+    action: str,
+    reverse: bool,
+    pk_set: set[Any] | None,
+    **kwargs: Any,
+) -> None:
     """user.groups / user.user_permissions, or group.user_set / permission.user_set."""
     if action in _ADD_REMOVE and not pk_set:
         return  # nothing was added or removed
@@ -83,7 +101,7 @@ def _user_m2m_changed(sender, instance, action, reverse, pk_set, **kwargs):
     if action == "pre_clear":
         # The members are gone after the clear: note them now.
         instance._kit_cleared_users = list(
-            sender.objects.filter(**{_other_side(sender): instance.pk}).values_list(
+            sender._default_manager.filter(**{_other_side(sender): instance.pk}).values_list(
                 _user_side(sender), flat=True
             )
         )
@@ -93,11 +111,11 @@ def _user_m2m_changed(sender, instance, action, reverse, pk_set, **kwargs):
         rights_changed(pk_set or [])
 
 
-def _user_side(through):
+def _user_side(through: type[Model]) -> str:
     return _fk_to(through, get_user_model())
 
 
-def _other_side(through):
+def _other_side(through: type[Model]) -> str:
     return next(
         f.attname
         for f in through._meta.concrete_fields
@@ -105,12 +123,19 @@ def _other_side(through):
     )
 
 
-def _fk_to(through, model):
+def _fk_to(through: type[Model], model: type[Model]) -> str:
     fields = through._meta.concrete_fields
     return next(f.attname for f in fields if f.is_relation and f.related_model is model)
 
 
-def _group_permissions_changed(sender, instance, action, reverse, pk_set, **kwargs):
+def _group_permissions_changed(
+    sender: type[Model],
+    instance: Any,
+    action: str,
+    reverse: bool,
+    pk_set: set[int] | None,
+    **kwargs: Any,
+) -> None:
     """group.permissions (instance: a group) or permission.group_set (pk_set: groups)."""
     if action not in (*_ADD_REMOVE, "pre_clear", "post_clear"):
         return
@@ -122,7 +147,9 @@ def _group_permissions_changed(sender, instance, action, reverse, pk_set, **kwar
         return
     if action == "pre_clear":
         instance._kit_cleared_groups = list(
-            sender.objects.filter(permission_id=instance.pk).values_list("group_id", flat=True)
+            sender._default_manager.filter(permission_id=instance.pk).values_list(
+                "group_id", flat=True
+            )
         )
     elif action == "post_clear":
         rights_changed(_users_of_groups(getattr(instance, "_kit_cleared_groups", [])))
@@ -130,11 +157,11 @@ def _group_permissions_changed(sender, instance, action, reverse, pk_set, **kwar
         rights_changed(_users_of_groups(pk_set or []))
 
 
-def _group_deleted(sender, instance, **kwargs):
+def _group_deleted(sender: type[Group], instance: Group, **kwargs: Any) -> None:
     rights_changed(_users_of_groups([instance.pk]))
 
 
-def connect():
+def connect() -> None:
     user_model = get_user_model()
     post_init.connect(_remember_flags, sender=user_model, dispatch_uid="kit-rights-flags")
     post_save.connect(_flags_saved, sender=user_model, dispatch_uid="kit-rights-saved")
