@@ -8,15 +8,19 @@ deleted users, from the audit trail).
 """
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Model
 from django.utils import timezone
 
 from accounts import revocation
-from accounts.models import AuthEvent, DeviceSession, session_max_age
+from accounts.models import AuthEvent, DeviceSession, User, session_max_age
+
+# The cached value of a session: (active, rights_version, user_id).
+StateValue = tuple[bool, int, Any]
 
 
 @dataclass(frozen=True)
@@ -29,23 +33,23 @@ class SessionState:
 REVOKED = SessionState(active=False, rights_version=0)
 
 
-def _active_timeout():
+def _active_timeout() -> int:
     # Bounded by one access lifetime: should a write-through ever fail, a stale "active"
     # entry cannot outlive the access tokens it would let through.
     return max(1, settings.JWT_ACCESS_TOKEN_LIFETIME)
 
 
-def _revoked_timeout():
+def _revoked_timeout() -> int:
     # Long enough that every access token of the session has expired; after that a miss
     # simply reads the (revoked) row again.
     return settings.JWT_ACCESS_TOKEN_LIFETIME + 60
 
 
-def _to_value(state):
+def _to_value(state: SessionState) -> StateValue:
     return (state.active, state.rights_version, state.user_id)
 
 
-def read_session_state_from_db(session_id) -> SessionState | None:
+def read_session_state_from_db(session_id: uuid.UUID) -> SessionState | None:
     """The state from the row (one query), or None when the session does not exist."""
     row = (
         DeviceSession.objects.filter(pk=session_id)
@@ -72,25 +76,25 @@ def read_session_state_from_db(session_id) -> SessionState | None:
     return SessionState(active=active, rights_version=rights_version, user_id=user_id)
 
 
-def _load_value(session_id):
+def _load_value(session_id: uuid.UUID) -> StateValue:
     # A session that does not exist (deleted, flushed) is cached as revoked.
     return _to_value(read_session_state_from_db(session_id) or REVOKED)
 
 
-def _timeout(value):
+def _timeout(value: StateValue) -> int:
     return _active_timeout() if value[0] else _revoked_timeout()
 
 
-def _recent_revocations(now: datetime):
+def _recent_revocations(now: datetime) -> dict[uuid.UUID, StateValue]:
     since = now - timedelta(seconds=_active_timeout())
-    revoked_ids = set(
+    revoked_ids: set[uuid.UUID] = set(
         DeviceSession.objects.filter(revoked_at__gte=since).values_list("pk", flat=True)
     )
     # Sessions of deleted users have no row left; their revocation is in the audit trail.
     revoked_ids.update(
         AuthEvent.objects.filter(
             kind=AuthEvent.Kind.SESSION_REVOKED, created_at__gte=since, session_id__isnull=False
-        ).values_list("session_id", flat=True)
+        ).values_list("session_id", flat=True)  # type: ignore[arg-type]  # never None: filtered
     )
     return dict.fromkeys(revoked_ids, _to_value(REVOKED))
 
@@ -105,7 +109,7 @@ SESSIONS = revocation.register(
 )
 
 
-def get_session_state(session_id, *, refresh: bool = False) -> SessionState:
+def get_session_state(session_id: uuid.UUID | str, *, refresh: bool = False) -> SessionState:
     """The session's state (REVOKED when it does not exist: deleted, flushed).
 
     `refresh=True` skips the cached entry and rewrites it from the database (used when a
@@ -116,19 +120,19 @@ def get_session_state(session_id, *, refresh: bool = False) -> SessionState:
     return SessionState(*revocation.read_through(SESSIONS, session_id, refresh=refresh))
 
 
-def remember_new_session(session: DeviceSession, user: Model) -> None:
+def remember_new_session(session: DeviceSession, user: User) -> None:
     """Fill the entry of a session just signed in, after commit."""
     state = SessionState(active=True, rights_version=user.rights_version, user_id=user.pk)
     revocation.remember(SESSIONS, session.pk, _to_value(state))
 
 
-def mark_revoked(session_ids) -> None:
+def mark_revoked(session_ids: Iterable[uuid.UUID | str]) -> None:
     """Write these sessions' revocation through (cache and every process's view)."""
     ids = [uuid.UUID(str(sid)) for sid in session_ids]
     revocation.mark_revoked(SESSIONS, dict.fromkeys(ids, _to_value(REVOKED)))
 
 
-def forget_user_sessions(user) -> None:
+def forget_user_sessions(user: User | int) -> None:
     """Drop the entries of a user's live sessions after a rights change, so the next
     check reads the new rights version from the database."""
     live = DeviceSession.objects.filter(user=user, revoked_at__isnull=True)
