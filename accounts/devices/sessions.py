@@ -10,23 +10,28 @@ import contextlib
 import re
 import unicodedata
 import uuid
-from datetime import UTC, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import revocation
 from accounts.conf import kit_settings
 from accounts.devices import session_state
+from accounts.devices.session_state import SessionState
 from accounts.devices.tokens import (
     RIGHTS_VERSION_CLAIM,
     DeviceAccessToken,
+    DeviceRefreshToken,
     TokenPair,
     decode_any,
     decode_refresh,
@@ -44,7 +49,7 @@ from accounts.errors import (
     TokenInvalid,
     TokenStale,
 )
-from accounts.models import AuthEvent, DeviceSession, session_max_age
+from accounts.models import AuthEvent, DeviceSession, User, session_max_age
 from accounts.security.audit import record_event, record_events
 from accounts.security.client_ip import client_ip
 from accounts.security.lockout import lockout_refusal
@@ -58,7 +63,7 @@ _MAX_USER_AGENT = DeviceSession._meta.get_field("user_agent").max_length
 # --- small helpers ----------------------------------------------------------------------
 
 
-def _user_agent(request):
+def _user_agent(request: HttpRequest | None) -> str:
     return "" if request is None else request.META.get("HTTP_USER_AGENT", "")[:_MAX_USER_AGENT]
 
 
@@ -96,7 +101,7 @@ def device_name_clean(name: str) -> str:
     return " ".join("".join(kept).split())[:_MAX_NAME].rstrip()
 
 
-def device_name_from_user_agent(user_agent):
+def device_name_from_user_agent(user_agent: str) -> str:
     """A readable default name: "Firefox on Linux", or the User-Agent's first word."""
     platform = next((name for marker, name in _PLATFORMS if marker in user_agent), "")
     browser = next((name for marker, name in _BROWSERS if marker in user_agent), "")
@@ -107,24 +112,31 @@ def device_name_from_user_agent(user_agent):
     return device_name_clean(user_agent).split(" ", 1)[0] or "Unknown device"
 
 
-def _iso(moment):
+def _iso(moment: datetime) -> str:
     """ISO 8601 UTC as the API writes it elsewhere (DRF's format: microseconds, a Z)."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _refresh_expiry(now, created_at):
+def _refresh_expiry(now: datetime, created_at: datetime) -> datetime:
     """A full refresh lifetime from now, within the session's absolute cap."""
     return min(now + refresh_lifetime(), created_at + session_max_age())
 
 
-def active_sessions(user):
+def active_sessions(user: User) -> QuerySet[DeviceSession]:
     """The user's active device sessions, most recently used first."""
     return DeviceSession.objects.filter(
         DeviceSession.active_q(timezone.now()), user_id=user.pk
     ).order_by("-last_used_at")
 
 
-def _audit_revoked(sessions, *, reason, actor, request, user=None):
+def _audit_revoked(
+    sessions: Iterable[DeviceSession],
+    *,
+    reason: str,
+    actor: str,
+    request: HttpRequest | None,
+    user: User | None = None,
+) -> None:
     """One `session_revoked` row per session, all in one INSERT."""
     record_events(
         AuthEvent.Kind.SESSION_REVOKED,
@@ -141,7 +153,14 @@ def _audit_revoked(sessions, *, reason, actor, request, user=None):
     )
 
 
-def _revoke_rows(sessions, *, reason, actor="", request=None, user=None):
+def _revoke_rows(
+    sessions: Sequence[DeviceSession],
+    *,
+    reason: str,
+    actor: str = "",
+    request: HttpRequest | None = None,
+    user: User | None = None,
+) -> int:
     """Revoke these rows (in the caller's transaction), audit, and write through."""
     ids = [s.pk for s in sessions]
     if not ids:
@@ -158,7 +177,14 @@ def _revoke_rows(sessions, *, reason, actor="", request=None, user=None):
 # --- sign-in ----------------------------------------------------------------------------
 
 
-def sign_in(*, request, user, device_id=None, device_name="", revoke_device_id=None):
+def sign_in(
+    *,
+    request: HttpRequest | None,
+    user: User,
+    device_id: str | None = None,
+    device_name: str = "",
+    revoke_device_id: uuid.UUID | str | None = None,
+) -> tuple[DeviceSession, TokenPair]:
     """Open a device session for an authenticated `user`: -> (session, TokenPair).
 
     One transaction holding the user's row lock, so concurrent sign-ins queue and the
@@ -226,7 +252,9 @@ def sign_in(*, request, user, device_id=None, device_name="", revoke_device_id=N
     return session, pair
 
 
-def _enforce_device_limit(active, *, request, user):
+def _enforce_device_limit(
+    active: list[DeviceSession], *, request: HttpRequest | None, user: User
+) -> None:
     limit = kit_settings.MAX_DEVICES
     if not limit or len(active) < limit:
         return
@@ -243,7 +271,13 @@ def _enforce_device_limit(active, *, request, user):
     )
 
 
-def authenticate_credentials(*, request, username, password, device_trust_token=None):
+def authenticate_credentials(
+    *,
+    request: HttpRequest | None,
+    username: str,
+    password: str,
+    device_trust_token: str | None = None,
+) -> User:
     """The active user these credentials belong to, for every API sign-in path.
 
     Django's authenticate() runs the backends (the lockout first: a locked client is
@@ -266,14 +300,16 @@ def authenticate_credentials(*, request, username, password, device_trust_token=
 # --- refresh ----------------------------------------------------------------------------
 
 
-def _parse_refresh(raw_refresh):
+def _parse_refresh(raw_refresh: object) -> DeviceRefreshToken:
     try:
         return decode_refresh(raw_refresh)
     except TokenError as exc:
         raise TokenInvalid() from exc
 
 
-def refresh(*, request, raw_refresh, device_id):
+def refresh(
+    *, request: HttpRequest | None, raw_refresh: object, device_id: str
+) -> tuple[DeviceSession, TokenPair]:
     """Rotate: a new pair for the session of `raw_refresh` -> (session, TokenPair).
 
     The session and its user are read, the new pair issued, and only then is the rotation
@@ -301,7 +337,9 @@ def refresh(*, request, raw_refresh, device_id):
     return _refresh_refused(token, request=request, device_id=device_id, now=now)
 
 
-def _live_session(token, *, device_id, now):
+def _live_session(
+    token: DeviceRefreshToken, *, device_id: str, now: datetime
+) -> DeviceSession | None:
     """The session (its user loaded) whose current refresh token `token` is, live, of an
     active user, on this device; or None. Read by primary key and checked here: composing
     the conditions into the query cost the ORM more than the database work."""
@@ -331,7 +369,7 @@ _ROTATED = (
 )
 
 
-def _rotate(session, *, token, now):
+def _rotate(session: DeviceSession, *, token: DeviceRefreshToken, now: datetime) -> bool:
     """Write the rotation of `session` (its new values set) if `token` is still its current
     refresh token and it is still live. True when written. The condition is on the
     session's own row only (no join), so a concurrent exchange that changed it first makes
@@ -343,14 +381,16 @@ def _rotate(session, *, token, now):
     )
 
 
-def _pair_for(session_id, *, now):
+def _pair_for(session_id: uuid.UUID, *, now: datetime) -> tuple[DeviceSession, TokenPair]:
     session = DeviceSession.objects.select_related("user").filter(pk=session_id).first()
     if session is None or not session.is_active or not session.user.is_active:
         raise SessionRevoked()
     return session, issue_pair(session, session.user, now=now)
 
 
-def _refresh_refused(token, *, request, device_id, now):
+def _refresh_refused(
+    token: DeviceRefreshToken, *, request: HttpRequest | None, device_id: str, now: datetime
+) -> tuple[DeviceSession, TokenPair]:
     session = DeviceSession.objects.select_related("user").filter(pk=token.session_id).first()
     if session is None or str(session.user_id) != token["sub"] or not session.user.is_active:
         raise SessionRevoked()
@@ -393,7 +433,7 @@ def _refresh_refused(token, *, request, device_id, now):
 # --- checks -----------------------------------------------------------------------------
 
 
-def check_access(token):
+def check_access(token: DeviceAccessToken) -> SessionState:
     """Refuse an access token whose session has ended or whose rights are stale.
 
     One cache get with a shared cache, one query otherwise. Raises SessionRevoked or
@@ -416,7 +456,7 @@ def check_access(token):
     return state
 
 
-def verify_token(raw):
+def verify_token(raw: object) -> DeviceAccessToken | DeviceRefreshToken:
     """Any token of the kit, fully checked: signature, expiry, type, and its device session
     (an access token's rights too; a refresh token only while it is the current one).
     Returns the token; raises TokenInvalid, SessionRevoked or TokenStale."""
@@ -431,7 +471,7 @@ def verify_token(raw):
     return token
 
 
-def check_refresh(raw_refresh):
+def check_refresh(raw_refresh: object) -> DeviceRefreshToken:
     """Verify a refresh token without using it: valid only while it is the session's
     current one. Returns the token; raises TokenInvalid / SessionRevoked."""
     token = _parse_refresh(raw_refresh)
@@ -445,17 +485,17 @@ def check_refresh(raw_refresh):
     return token
 
 
-def _touch_key(session_id):
+def _touch_key(session_id: uuid.UUID) -> str:
     return f"devsess:touched:{session_id}"
 
 
-def _mark_touched(session_id):
+def _mark_touched(session_id: uuid.UUID) -> None:
     # A missed mark only costs one extra UPDATE.
     with contextlib.suppress(Exception):
         cache.set(_touch_key(session_id), 1, _TOUCH_INTERVAL)
 
 
-def touch(session_id):
+def touch(session_id: uuid.UUID) -> None:
     """Write last_used_at at most once a minute per session: a per-process clock first (no
     round trip), then a shared cache key (no query)."""
     if not revocation.due_once_a_while(_touch_key(session_id), _TOUCH_INTERVAL):
@@ -471,10 +511,16 @@ def touch(session_id):
 # --- revocation -------------------------------------------------------------------------
 
 
-def revoke_session(session_or_id, *, reason, actor="", request=None):
+def revoke_session(
+    session_or_id: DeviceSession | uuid.UUID | str,
+    *,
+    reason: str,
+    actor: str = "",
+    request: HttpRequest | None = None,
+) -> bool:
     """Revoke one device session. True when it was live, False when already ended."""
     with transaction.atomic():
-        session_id = getattr(session_or_id, "pk", session_or_id)
+        session_id = session_or_id.pk if isinstance(session_or_id, DeviceSession) else session_or_id
         session = (
             DeviceSession.objects.select_for_update()
             .select_related("user")
@@ -489,7 +535,13 @@ def revoke_session(session_or_id, *, reason, actor="", request=None):
     return True
 
 
-def revoke_sessions(session_ids, *, reason, actor="", request=None) -> int:
+def revoke_sessions(
+    session_ids: Iterable[Any] | QuerySet[Any],
+    *,
+    reason: str,
+    actor: str = "",
+    request: HttpRequest | None = None,
+) -> int:
     """Revoke many device sessions at once (an administrator's selection): one locking
     read, one UPDATE, one INSERT of their audit rows, one cache write-through, whatever
     their number. `session_ids` is a list or a queryset of ids. Returns how many were live.
@@ -503,7 +555,9 @@ def revoke_sessions(session_ids, *, reason, actor="", request=None) -> int:
         return _revoke_rows(live, reason=reason, actor=actor, request=request)
 
 
-def revoke_own_session(*, user, session_id, request=None) -> DeviceSession:
+def revoke_own_session(
+    *, user: User, session_id: uuid.UUID | str, request: HttpRequest | None = None
+) -> DeviceSession:
     """Revoke one of `user`'s active device sessions (the device list, the account page).
     NotFound for another user's, an ended or an unknown session: they all answer alike."""
     session = active_sessions(user).select_related("user").filter(pk=session_id).first()
@@ -513,13 +567,20 @@ def revoke_own_session(*, user, session_id, request=None) -> DeviceSession:
     return session
 
 
-def current_session_id(request):
+def current_session_id(request: HttpRequest) -> uuid.UUID | None:
     """The device session a request is authenticated by (its access token's `sid`), or
     None for a browser session, an API key or an anonymous request."""
     return getattr(getattr(request, "auth", None), "session_id", None)
 
 
-def revoke_all_sessions(user, *, reason, actor="", keep_session_id=None, request=None):
+def revoke_all_sessions(
+    user: User,
+    *,
+    reason: str,
+    actor: str = "",
+    keep_session_id: uuid.UUID | str | None = None,
+    request: HttpRequest | None = None,
+) -> int:
     """Revoke every live device session of `user` (but `keep_session_id`) and end their
     Django browser sessions by bumping `sessions_version`. Returns how many were revoked.
 
@@ -534,14 +595,21 @@ def revoke_all_sessions(user, *, reason, actor="", keep_session_id=None, request
         sessions = list(
             DeviceSession.objects.select_for_update()
             .filter(user_id=user.pk, revoked_at__isnull=True, refresh_expires_at__gt=timezone.now())
-            .exclude(pk=keep_session_id)
+            # None excludes nothing (pk IS NULL matches no row)
+            .exclude(pk=keep_session_id)  # type: ignore[misc]
         )
         count = _revoke_rows(sessions, reason=reason, actor=actor, request=request, user=user)
     user.refresh_from_db(fields=["sessions_version"])
     return count
 
 
-def revoke_all_sessions_of_users(users, *, reason, actor="", request=None) -> int:
+def revoke_all_sessions_of_users(
+    users: Iterable[User],
+    *,
+    reason: str,
+    actor: str = "",
+    request: HttpRequest | None = None,
+) -> int:
     """revoke_all_sessions for many users at once (an administrator's selection): one
     UPDATE bumps their `sessions_version`, then revoke_sessions ends all their live device
     sessions, whatever their number. Each user object's `sessions_version` is not
@@ -559,7 +627,7 @@ def revoke_all_sessions_of_users(users, *, reason, actor="", request=None) -> in
         )
 
 
-def logout(*, request, session_id):
+def logout(*, request: HttpRequest | None, session_id: uuid.UUID | str) -> None:
     """Sign out one device session (nothing to do when it already ended)."""
     with transaction.atomic():
         session = DeviceSession.objects.select_related("user").filter(pk=session_id).first()
@@ -569,13 +637,13 @@ def logout(*, request, session_id):
             )
 
 
-def logout_with_refresh(*, request, raw_refresh):
+def logout_with_refresh(*, request: HttpRequest | None, raw_refresh: object) -> None:
     """Sign out the session of a refresh token (for an app whose access token expired)."""
     token = _parse_refresh(raw_refresh)
     logout(request=request, session_id=token.session_id)
 
 
-def revoke_sessions_of_deleted_user(user):
+def revoke_sessions_of_deleted_user(user: User) -> None:
     """Before a user row is deleted (its sessions cascade): write the revocations through
     and audit them by name only, as the user row is about to go."""
     ids = list(
