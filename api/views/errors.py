@@ -15,8 +15,9 @@ exception handler (api/exceptions.py) answers it inside the views.
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, HttpResponseNotFound, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.views import defaults
 from rest_framework import exceptions
 
 from accounts.conf import kit_settings
@@ -54,7 +55,7 @@ def permission_denied(request, exception):
 def page_not_found(request, exception):
     if _is_api(request):
         return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
-    return HttpResponseNotFound(render_to_string("404.html", request=request))
+    return defaults.page_not_found(request, exception)  # templates/404.html
 
 
 def server_error(request):
