@@ -17,7 +17,8 @@ LockedOutError are their names here). `request` is a Django HttpRequest or DRF's
 (which hands Django's functions what they read of it).
 """
 
-from typing import NamedTuple
+import uuid
+from typing import Any, Final, Literal, NamedTuple, overload
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -25,6 +26,7 @@ from django.contrib import auth as django_auth
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponseBase
 from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts.conf import kit_settings
@@ -32,10 +34,10 @@ from accounts.devices import cookies, sessions
 from accounts.devices.principal import ClaimsUser, authenticate_access_token, model_user
 from accounts.devices.tokens import DeviceAccessToken, TokenPair, decode_access, decode_refresh
 from accounts.errors import AccountsError, InvalidCredentials, LockedOut
-from accounts.models import DeviceSession
+from accounts.models import DeviceSession, User
 
-SESSION = "session"
-JWT = "jwt"
+SESSION: Final = "session"
+JWT: Final = "jwt"
 BACKENDS = (SESSION, JWT)
 
 
@@ -56,7 +58,7 @@ class DeviceLogin(NamedTuple):
     pair: TokenPair
 
 
-def _backend(backend):
+def _backend(backend: str | None) -> str:
     name = backend or kit_settings.DEFAULT_AUTH_BACKEND
     if name not in BACKENDS:
         raise ValueError(
@@ -68,7 +70,13 @@ def _backend(backend):
 # --- authenticate -----------------------------------------------------------------------
 
 
-def authenticate(request, username: str, password: str, *, device_trust_token: str | None = None):
+def authenticate(
+    request: HttpRequest | None,
+    username: str,
+    password: str,
+    *,
+    device_trust_token: str | None = None,
+) -> User:
     """The active user these credentials belong to, or AuthenticationError.
 
     Django's authenticate() with its backends, signals and the lockout (LockedOutError, a
@@ -88,7 +96,7 @@ def authenticate(request, username: str, password: str, *, device_trust_token: s
 # --- login ------------------------------------------------------------------------------
 
 
-def _resolve_user(user, user_id):
+def _resolve_user(user: User | ClaimsUser | None, user_id: object) -> User:
     """The active, saved user of exactly one of `user` / `user_id` (else the one error).
 
     Duck's faults avoided: a user_id is looked up (no unknown or malformed id is taken on
@@ -115,17 +123,45 @@ def _resolve_user(user, user_id):
     return found
 
 
+@overload
 def login(
-    request,
-    user=None,
+    request: HttpRequest,
+    user: User | ClaimsUser | None = None,
     *,
-    user_id=None,
-    backend=None,
-    response=None,
-    device_id=None,
-    device_name="",
-    revoke_device_id=None,
-):
+    user_id: int | str | None = None,
+    backend: Literal["jwt"],
+    response: HttpResponseBase | None = None,
+    device_id: str | None = None,
+    device_name: str = "",
+    revoke_device_id: str | None = None,
+) -> DeviceLogin: ...
+
+
+@overload
+def login(
+    request: HttpRequest,
+    user: User | ClaimsUser | None = None,
+    *,
+    user_id: int | str | None = None,
+    backend: str | None = None,
+    response: HttpResponseBase | None = None,
+    device_id: str | None = None,
+    device_name: str = "",
+    revoke_device_id: str | None = None,
+) -> DeviceLogin | None: ...
+
+
+def login(
+    request: HttpRequest,
+    user: User | ClaimsUser | None = None,
+    *,
+    user_id: int | str | None = None,
+    backend: str | None = None,
+    response: HttpResponseBase | None = None,
+    device_id: str | None = None,
+    device_name: str = "",
+    revoke_device_id: str | None = None,
+) -> DeviceLogin | None:
     """Sign in `user` (or the user with `user_id`: exactly one of them).
 
     "session": Django's login (a new session key, the session auth hash, user_logged_in);
@@ -161,13 +197,13 @@ def login(
 # --- who is signed in -------------------------------------------------------------------
 
 
-def _bearer_token(request):
+def _bearer_token(request: HttpRequest) -> str | None:
     header = request.META.get("HTTP_AUTHORIZATION", "")
     parts = header.split() if isinstance(header, str) else []
     return parts[1] if len(parts) == 2 and parts[0].lower() == "bearer" else None
 
 
-def _verified_access_token(request):
+def _verified_access_token(request: HttpRequest) -> DeviceAccessToken | None:
     """The request's access token, fully checked (as the API checks it), or None.
 
     A DRF request already authenticated by a token is not checked twice; otherwise the
@@ -185,7 +221,7 @@ def _verified_access_token(request):
         return None
 
 
-def get_user_id(request, backend=None):
+def get_user_id(request: HttpRequest, backend: str | None = None) -> Any:
     """The signed-in user's id, or None. "session": the Django session's (after Django's
     checks: session auth hash, active user); "jwt": the `sub` of a valid access token
     whose device session is live."""
@@ -196,7 +232,7 @@ def get_user_id(request, backend=None):
     return None if token is None else get_user_model()._meta.pk.to_python(token["sub"])
 
 
-def get_user(request, backend=None):
+def get_user(request: HttpRequest, backend: str | None = None) -> User | ClaimsUser | AnonymousUser:
     """The signed-in user, or AnonymousUser. With "jwt" a ClaimsUser: id, username and
     the rights flags from the claims without a query, the rest loaded on first use."""
     if _backend(backend) == SESSION:
@@ -208,7 +244,7 @@ def get_user(request, backend=None):
 # --- logout -----------------------------------------------------------------------------
 
 
-def _session_id_to_end(request):
+def _session_id_to_end(request: HttpRequest) -> uuid.UUID | None:
     """The device session of the caller: its checked access token, else its refresh
     cookie, else its access cookie (signed, though possibly expired or revoked)."""
     token = _verified_access_token(request)
@@ -226,7 +262,9 @@ def _session_id_to_end(request):
     return None
 
 
-def logout(request, backend=None, *, response=None):
+def logout(
+    request: HttpRequest, backend: str | None = None, *, response: HttpResponseBase | None = None
+) -> None:
     """End what login started. "session": Django's logout (the session is flushed, its
     key gone). "jwt": the caller's device session is revoked (nothing to do when it has
     already ended); with `response=`, both token cookies are deleted on it."""

@@ -137,7 +137,7 @@ class TokenPair:
     refresh_expires_in: int
     token_type: str = "Bearer"  # noqa: S105 - the scheme name
 
-    def as_dict(self) -> dict[str, str | int]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "access": self.access,
             "refresh": self.refresh,
