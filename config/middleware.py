@@ -46,3 +46,21 @@ class MessageMiddleware(_MessageMiddleware):
         if is_lean(request):
             return self.get_response(request)
         return super().__call__(request)
+
+
+def api_not_found_in_debug(get_response):
+    """DEBUG only (config/settings.py): a URL no route matches gets Django's technical HTML
+    404 page, handler404 is not called; an app under /api/ gets the JSON 404 instead."""
+    from api.views.errors import page_not_found
+
+    def middleware(request):
+        response = get_response(request)
+        if (
+            response.status_code == 404
+            and request.path_info.startswith("/api/")
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            return page_not_found(request, None)
+        return response
+
+    return middleware

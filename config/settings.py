@@ -104,6 +104,10 @@ MIDDLEWARE = [
     "config.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+if DEBUG:
+    # With DEBUG, Django answers an unknown URL with its technical HTML page (handler404
+    # runs only without DEBUG): under /api/ the contract's JSON 404 instead.
+    MIDDLEWARE.insert(0, "config.middleware.api_not_found_in_debug")
 
 TEMPLATES = [
     {
@@ -141,10 +145,24 @@ if "postgresql" in DATABASES["default"]["ENGINE"]:
         _options["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
             "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=4),
-            # Seconds a request waits for a free connection before it fails.
-            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+            # Seconds a request waits for a connection before it fails (503
+            # service_unavailable): short, so a database outage is answered at once.
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=1.5),
+            # Seconds the pool retries a failed connection in the background; then the
+            # next request tries again at once, so the kit serves within a request of
+            # the database's return instead of after a long backoff.
+            "reconnect_timeout": env.float("DATABASE_POOL_RECONNECT_TIMEOUT", default=1.0),
         }
         DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Seconds to wait for a new connection (libpq's connect_timeout; at least 2).
+    _options["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=2)
+    # Server-side bounds (milliseconds, 0 = none): a statement waiting on a row lock
+    # (a stuck transaction) or running away fails with 503 instead of holding the request
+    # until gunicorn kills it. Run a long migration with DATABASE_STATEMENT_TIMEOUT=0.
+    _options["options"] = (
+        f"-c lock_timeout={env.int('DATABASE_LOCK_TIMEOUT', default=2000)}"
+        f" -c statement_timeout={env.int('DATABASE_STATEMENT_TIMEOUT', default=10000)}"
+    )
     # Server-side parameter binding (Django's `server_side_binding`), so psycopg prepares a
     # statement on a connection from its `prepare_threshold`-th run and PostgreSQL parses
     # and plans it once. Turn off behind PgBouncer < 1.21 in transaction mode.
@@ -438,6 +456,9 @@ ACCOUNTS = {
     "RESET_RATE": env.str("ACCOUNTS_RESET_RATE", default="5/hour"),
     "SIGNUP_RATE": env.str("ACCOUNTS_SIGNUP_RATE", default="10/hour"),
     "API_KEY_FAILURE_RATE": env.str("ACCOUNTS_API_KEY_FAILURE_RATE", default="20/minute"),
+    # After a cache error or timeout (a Redis down or hung), each process skips the cache
+    # for this many seconds, reading the database (never failing open), then tries again.
+    "CACHE_BREAKER_SECONDS": env.int("ACCOUNTS_CACHE_BREAKER_SECONDS", default=5),
     # With a Redis cache: keep session and API-key state in each process, kept current by
     # Redis pub/sub, so a warm check makes no round trip; revocations wait for every
     # process to drop it (accounts/revocation/process_view.py). Entries live LOCAL_VIEW_TTL seconds.

@@ -31,3 +31,20 @@ def test_a_lean_request_sets_no_cookie_and_a_browser_keeps_its_session(
     assert not response.cookies
     client.force_login(user)  # a session cookie: the API sees the signed-in browser
     assert client.get("/api/v1/me/").json()["id"] == user.pk
+
+
+@pytest.mark.parametrize("with_middleware", [True, False])
+def test_an_unknown_api_url_is_json_also_with_debug(client, settings, with_middleware):
+    """With DEBUG Django shows its technical HTML 404 without calling handler404; the
+    middleware config/settings.py adds in DEBUG turns it into the contract's JSON."""
+    settings.DEBUG = True
+    if with_middleware:
+        settings.MIDDLEWARE = ["config.middleware.api_not_found_in_debug", *settings.MIDDLEWARE]
+    response = client.get("/api/v1/no-such-route/")
+    assert response.status_code == 404
+    if with_middleware:
+        assert response.json() == {"code": "not_found", "detail": "Not found."}
+    else:  # the control: what an app got before
+        assert response["Content-Type"].startswith("text/html")
+    page = client.get("/no-such-page/")  # HTML pages keep Django's debug page
+    assert page["Content-Type"].startswith("text/html")
