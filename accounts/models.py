@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import timedelta
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -17,7 +18,7 @@ from accounts.apikeys.scopes import validate_scopes
 from accounts.conf import kit_settings
 
 
-class KitUserManager(UserManager):
+class KitUserManager(UserManager["User"]):
     def get_by_natural_key(self, username):
         """Resolve a sign-in name: a username or an e-mail address, in any case.
 
@@ -48,7 +49,7 @@ class User(AbstractUser):
     # access tokens carrying older claims are refused as stale.
     rights_version = models.PositiveIntegerField(default=0, editable=False)
 
-    objects = KitUserManager()
+    objects: ClassVar[KitUserManager] = KitUserManager()
 
     class Meta:
         # The admin's filters at a million users (docs/performance.md): each small set

@@ -21,16 +21,20 @@ the address throttle.
 
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.core import signing
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.conf import kit_settings
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 SALT = "accounts.device_trust"
 
 
-def _fingerprint(user) -> str:
+def _fingerprint(user: "User") -> str:
     return salted_hmac(f"{SALT}.password", user.password, algorithm="sha256").hexdigest()[:32]
 
 
@@ -47,7 +51,7 @@ class TrustToken:
     device: str
     fingerprint: str
 
-    def vouches_for(self, user) -> bool:
+    def vouches_for(self, user: "User") -> bool:
         """True when this token was issued to `user` and the password has not changed."""
         return (
             user is not None
@@ -56,7 +60,7 @@ class TrustToken:
         )
 
 
-def trust_token_issue(*, user) -> str:
+def trust_token_issue(*, user: "User") -> str:
     """A new trust token for a device that has just signed in to `user`'s account."""
     payload = {"u": str(user.pk), "d": secrets.token_urlsafe(16), "p": _fingerprint(user)}
     return signing.dumps(payload, salt=SALT)
@@ -72,7 +76,8 @@ def trust_token_read(*, token: str | None) -> TrustToken | None:
         return None
     if not isinstance(payload, dict):
         return None
-    fields = (payload.get("u"), payload.get("d"), payload.get("p"))
-    if not all(isinstance(value, str) and value for value in fields):
+    fields = [payload.get(key) for key in ("u", "d", "p")]
+    strings = [value for value in fields if isinstance(value, str) and value]
+    if len(strings) != len(fields):
         return None
-    return TrustToken(*fields)
+    return TrustToken(*strings)
