@@ -424,6 +424,10 @@ class BrowserSession(AbstractBaseSession):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     last_active_at = models.DateTimeField(auto_now=True)
 
+    # Set on the rows of a user's browser list (accounts.web.session_store); not columns.
+    name: str
+    is_current: bool
+
     @classmethod
     def get_session_store_class(cls):
         from accounts.web.session_store import SessionStore

@@ -2,21 +2,31 @@
 accounts.users, whose errors they show next to the field they belong to. Every form
 that checks a password does so behind the lockout (accounts.security.lockout)."""
 
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 
 from accounts.errors import LockedOut
 from accounts.security.lockout import lockout_refusal, verify_password
 
+if TYPE_CHECKING:
+    # The mixins are only ever mixed into these forms (their request, user, cleaned_data).
+    _AuthenticationFormBase = AuthenticationForm
+    _PasswordChangeFormBase = PasswordChangeForm
+else:
+    _AuthenticationFormBase = _PasswordChangeFormBase = object
 
-class LockoutFormMixin:
+
+class LockoutFormMixin(_AuthenticationFormBase):
     """For AuthenticationForm and its subclasses: a sign-in refused by the lockout shows
     the lockout message instead of "wrong username or password" (LockoutMiddleware turns
     the response into a 429 with Retry-After)."""
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         try:
             return super().clean()
         except ValidationError:
@@ -30,17 +40,17 @@ class LockoutAdminAuthenticationForm(LockoutFormMixin, AdminAuthenticationForm):
     """The sign-in form of /admin/login/."""
 
 
-class LockoutPasswordChangeMixin:
+class LockoutPasswordChangeMixin(_PasswordChangeFormBase):
     """For PasswordChangeForm and its subclasses: the old password is checked behind the
     lockout (failures count, a locked account is refused without hashing). The form needs
     the request: pass `request=` when building it (a PasswordChangeView subclass's
     get_form_kwargs)."""
 
-    def __init__(self, *args, request=None, **kwargs):
+    def __init__(self, *args: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
         self.request = request
         super().__init__(*args, **kwargs)
 
-    def clean_old_password(self):
+    def clean_old_password(self) -> str:
         old_password = self.cleaned_data["old_password"]
         try:
             if verify_password(self.request, self.user, old_password):

@@ -8,6 +8,8 @@ hash no longer matches) and deletes it. `browser_sessions_active` applies the sa
 so such a browser is never listed as signed in.
 """
 
+from typing import TYPE_CHECKING, Any, cast
+
 from django.contrib.auth import HASH_SESSION_KEY, user_logged_in
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.dispatch import receiver
@@ -16,19 +18,24 @@ from django.utils.crypto import constant_time_compare
 
 from accounts.devices.sessions import device_name_from_user_agent
 
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from accounts.models import BrowserSession, User
+
 # The session's entry with the browser and address it signed in from.
 BROWSER_KEY = "_kit_browser"
 
 
 class SessionStore(DBStore):
     @classmethod
-    def get_model_class(cls):
+    def get_model_class(cls) -> type["BrowserSession"]:
         from accounts.models import BrowserSession
 
         return BrowserSession
 
-    def create_model_instance(self, data):
-        instance = super().create_model_instance(data)
+    def create_model_instance(self, data: dict[str, Any]) -> "BrowserSession":
+        instance = cast("BrowserSession", super().create_model_instance(data))
         browser = data.get(BROWSER_KEY, {})
         instance.user_id = data.get("_auth_user_id")
         instance.user_agent = browser.get("user_agent", "")
@@ -37,7 +44,9 @@ class SessionStore(DBStore):
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.web.session_store.remember_browser")
-def remember_browser(sender, request, user, **kwargs):
+def remember_browser(
+    sender: type, request: "HttpRequest | None", user: "User", **kwargs: Any
+) -> None:
     """At sign-in, keep the browser's User-Agent and address with its session."""
     if request is not None and hasattr(request, "session"):
         request.session[BROWSER_KEY] = {
@@ -46,7 +55,9 @@ def remember_browser(sender, request, user, **kwargs):
         }
 
 
-def browser_sessions_active(*, user, current_key=None):
+def browser_sessions_active(
+    *, user: "User", current_key: str | None = None
+) -> list["BrowserSession"]:
     """The user's signed-in browsers, most recently active first, each with `name` and
     `is_current`: unexpired rows whose session auth hash is still the user's."""
     from accounts.models import BrowserSession
