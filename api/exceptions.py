@@ -81,13 +81,15 @@ def api_exception(error: domain.AccountsError) -> exceptions.APIException:
     detail, its extras beside them, and Retry-After from its `retry_after`. A 401 is an
     AuthenticationFailed, so DRF treats it as any refused credential."""
     status_code = DOMAIN_STATUS[type(error)]
+    exc: exceptions.APIException
     if status_code == status.HTTP_401_UNAUTHORIZED:
         exc = exceptions.AuthenticationFailed(error.detail, code=error.code)
     else:
         exc = exceptions.APIException(error.detail, code=error.code)
         exc.status_code = status_code
-    exc.extras = error.extras
-    exc.retry_after = getattr(error, "retry_after", None)
+    # The kit's own attributes on DRF's exception, read back by exception_handler.
+    exc.extras = error.extras  # type: ignore[attr-defined]
+    exc.retry_after = getattr(error, "retry_after", None)  # type: ignore[attr-defined]
     return exc
 
 
@@ -134,7 +136,7 @@ def exception_handler(exc, context):
         view, request = context.get("view"), context.get("request")
         if isinstance(exc, exceptions.AuthenticationFailed) and view is not None:
             # What DRF's APIView.handle_exception adds to its own 401s.
-            exc.auth_header = view.get_authenticate_header(request)
+            exc.auth_header = view.get_authenticate_header(request)  # type: ignore[attr-defined]
     elif isinstance(exc, DjangoValidationError):
         # A rule's field errors: {field: [messages]}.
         exc = exceptions.ValidationError(
