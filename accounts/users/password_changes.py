@@ -20,11 +20,11 @@ request, the password services name theirs (and whether it is a reset) with
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
 from django.contrib.auth import SESSION_KEY, update_session_auth_hash
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
 
 from accounts.devices import sessions
 from accounts.models import AuthEvent, DeviceSession, User
@@ -57,10 +57,10 @@ class RequestMiddleware:
     """Records the request being served, for a password set by a view that does not name
     it (the admin's password form, any third-party view)."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         with on_behalf_of(request=request):
             return self.get_response(request)
 
@@ -76,13 +76,18 @@ def sessions_end_on_password_change(*, user: User) -> None:
         kind, reason = AuthEvent.Kind.PASSWORD_CHANGED, Reason.PASSWORD_CHANGED
         actor = _actor(request)
         # The caller's device session; one of another user's is not among these anyway.
-        keep_session_id = sessions.current_session_id(request)
+        keep_session_id = None if request is None else sessions.current_session_id(request)
     record_event(kind, request=request, user=user, actor=actor)
     sessions.revoke_all_sessions(
         user, reason=reason, actor=actor, keep_session_id=keep_session_id, request=request
     )
     session = getattr(request, "session", None)
-    if not reset and session is not None and session.get(SESSION_KEY) == str(user.pk):
+    if (
+        request is not None
+        and not reset
+        and session is not None
+        and session.get(SESSION_KEY) == str(user.pk)
+    ):
         # The user's own browser: it stays signed in with the new hash.
         update_session_auth_hash(request, user)
 
