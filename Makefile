@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format migrate superuser manage keys clean bench bench-scale profile profile-load lock test-clients rename
+.PHONY: run test lint format migrate superuser manage keys clean bench bench-scale bench-fanout profile profile-load lock test-clients rename
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ bench: $(VENV)/.bench
 ## make bench-scale: one vs two gunicorn instances on PostgreSQL + Redis (bench/scale.py).
 bench-scale: $(VENV)/.bench
 	$(BIN)/python bench/scale.py
+
+## make bench-fanout: revoke and logout-all latency with N subscriber processes, and one
+## frozen (bench/fanout.py; PostgreSQL + Redis of DATABASE_URL and REDIS_URL).
+bench-fanout: $(VENV)/.runtime
+	$(BIN)/python bench/fanout.py
 
 ## make bench-scale-data SCALE_PRESET=1m: migrate the PostgreSQL database of DATABASE_URL and
 ## fill it with generated rows (small, quarter, 1m: 1M users, 3M sessions, 20M audit events).

@@ -419,7 +419,8 @@ def _member_loop(process, stop, names, private, pubsub, heartbeat, ack):
                 return
             else:
                 next_beat = now + _SEEKER_BEAT
-        message = pubsub.get_message(timeout=_VIEWER_BEAT / 2)
+        # Asleep until a message or the next heartbeat: an idle process costs no CPU.
+        message = pubsub.get_message(timeout=max(0.0, next_beat - time.monotonic()))
         if message is None:
             continue
         channel = message["channel"].decode()
@@ -444,10 +445,14 @@ def stop():
     process = _process
     process.trusted_until = 0.0
     process.stop.set()
+    running = process.thread is not None and enabled()
+    if running:
+        with contextlib.suppress(redis.RedisError):  # wakes it (it sleeps until a message)
+            _publisher().publish(f"{_names()['channel']}:{process.member}", "stop")
     if process.thread is not None and process.thread is not threading.current_thread():
         process.thread.join(timeout=5)
     process.trusted_until = 0.0
-    if process.thread is not None and enabled():
+    if running:
         with contextlib.suppress(redis.RedisError):  # else its lease ends on its own
             _publisher().zrem(_names()["members"], process.member)
 

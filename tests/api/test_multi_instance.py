@@ -4,6 +4,7 @@
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 
+from accounts.revocation import process_view
 from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = [
@@ -76,8 +78,9 @@ def _wait_until_ready(base, process):
 
 
 @pytest.fixture
-def instances(tmp_path):
-    """Two gunicorn processes (A, B) on free ports, on the test database and Redis."""
+def instances(tmp_path, request):
+    """Two gunicorn processes (A, B) on free ports, on the test database and Redis (plus
+    the requesting module's INSTANCE_ENV, if it has one)."""
     env = {
         **os.environ,
         "DATABASE_URL": _test_database_url(),
@@ -92,6 +95,7 @@ def instances(tmp_path):
         # rounds below check that a revocation reaches it before the revoking call returns.
         "ACCOUNTS_LOCAL_VIEW": "true",
         "CACHE_KEY_PREFIX": settings.CACHES["default"].get("KEY_PREFIX", ""),
+        **getattr(request.module, "INSTANCE_ENV", {}),
     }
     processes, bases = [], []
     try:
@@ -195,3 +199,51 @@ def test_revoked_through_b_is_refused_by_a_at_once_every_round(instances, make_u
         if (status, body.get("code")) != (401, "session_revoked"):
             failures.append((round_number, status, body))
     assert failures == []
+
+
+def _worker_pid(base):
+    """The pid of the gunicorn worker behind `base` (its master has one worker)."""
+    port = base.rsplit(":", 1)[1]
+    for status in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            cmdline = status.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"gunicorn" in b" ".join(cmdline) and f"127.0.0.1:{port}".encode() in cmdline:
+            master = status.parent.name
+            children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+            return int(children[0])
+    raise AssertionError(f"no gunicorn master for {base}")
+
+
+def test_a_worker_frozen_during_a_revocation_refuses_the_token_when_it_wakes(
+    instances, make_user
+):
+    """Issue 21: the revocation waits for the frozen worker's lease at most, and the
+    worker, woken, distrusts its view until it has caught up."""
+    a, b = instances
+    user = make_user()
+    user.password = make_password(DEFAULT_PASSWORD, hasher="argon2")
+    user.save(update_fields=["password"])
+    sign_in = {"username": user.username, "password": DEFAULT_PASSWORD}
+    status, laptop = call(b, "POST", "/api/v1/auth/token/", {**sign_in, "device_id": "laptop"})
+    assert status == 200, laptop
+    status, phone = call(a, "POST", "/api/v1/auth/token/", {**sign_in, "device_id": "phone"})
+    assert status == 200, phone
+    for base in (a, b, a, b):
+        assert call(base, "GET", "/api/v1/me/", token=phone["access"])[0] == 200
+    worker = _worker_pid(a)
+    os.kill(worker, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        status, _ = call(
+            b, "DELETE", f"/api/v1/devices/{phone['device']['id']}/", token=laptop["access"]
+        )
+        waited = time.monotonic() - started
+        assert status == 204
+    finally:
+        os.kill(worker, signal.SIGCONT)
+    # Waited for the frozen worker's lease at most (the revoker's own deadline is longer).
+    assert waited < process_view.LEASE + process_view.LEASE_MARGIN, waited
+    status, body = call(a, "GET", "/api/v1/me/", token=phone["access"])
+    assert (status, body.get("code")) == (401, "session_revoked")
