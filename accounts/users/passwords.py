@@ -5,19 +5,25 @@ request field the message belongs to (`new_password`, `token`), so a form or ser
 can show it next to that field; nothing is written when one is raised.
 """
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from accounts.users import password_changes, tasks
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 INVALID_RESET_LINK = "This password-reset link is invalid or has already been used."
 
 
-def validate_new_password(password, user):
+def validate_new_password(password: str, user: "User | None") -> None:
     """Django's password validators, with their messages filed under `new_password`."""
     try:
         password_validation.validate_password(password, user)
@@ -25,7 +31,7 @@ def validate_new_password(password, user):
         raise ValidationError({"new_password": exc.messages}) from exc
 
 
-def change_password(*, user, new_password, request):
+def change_password(*, user: "User", new_password: str, request: HttpRequest | None) -> None:
     """Set a new password for a signed-in user (who has proved the old one).
 
     Every other session of the user ends (accounts.users.password_changes, as for any new
@@ -37,7 +43,7 @@ def change_password(*, user, new_password, request):
         user.save(update_fields=["password"])
 
 
-def reset_link_context(user):
+def reset_link_context(user: "User") -> dict[str, str]:
     """`uid` and `token` for a reset link; the token dies once the password changes."""
     return {
         "uid": urlsafe_base64_encode(force_bytes(user.pk)),
@@ -45,7 +51,7 @@ def reset_link_context(user):
     }
 
 
-def send_password_reset(*, email: str, request) -> None:
+def send_password_reset(*, email: str, request: HttpRequest) -> None:
     """Queue the mail of a reset link to the active user with this address, if any.
 
     The request does the same work whether or not the address is known (one task
@@ -57,7 +63,7 @@ def send_password_reset(*, email: str, request) -> None:
     )
 
 
-def user_from_reset_link(uidb64, token):
+def user_from_reset_link(uidb64: str | None, token: str | None) -> "User | None":
     """The user a reset link was made for, or None when the link is bad or used."""
     try:
         pk = force_str(urlsafe_base64_decode(uidb64 or ""))
@@ -69,7 +75,9 @@ def user_from_reset_link(uidb64, token):
     return user
 
 
-def reset_password(*, uidb64, token, new_password, request):
+def reset_password(
+    *, uidb64: str | None, token: str | None, new_password: str, request: HttpRequest | None
+) -> "User":
     """Set a new password from a reset link; the link cannot be used a second time."""
     user = user_from_reset_link(uidb64, token)
     if user is None:

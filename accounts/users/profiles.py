@@ -7,7 +7,11 @@ signal: its profiles refresh within PROFILE_TIMEOUT, or call `forget_profiles(id
 With a per-process cache (local memory) the profile is read from the database.
 """
 
+from collections.abc import Iterable
+from typing import Any, Literal
+
 from django.contrib.auth import get_user_model
+from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
 from accounts import revocation
@@ -17,7 +21,7 @@ PROFILE_FIELDS = ("id", "username", "email", "first_name", "last_name", "is_staf
 PROFILE_TIMEOUT = 60
 
 
-def _load(user_id):
+def _load(user_id: Any) -> dict[str, Any] | Literal[False]:
     """The profile from the database (one query), or False when there is no such user."""
     return get_user_model().objects.filter(pk=user_id).values(*PROFILE_FIELDS).first() or False
 
@@ -28,17 +32,22 @@ PROFILES = revocation.register(
 )
 
 
-def get_profile(user_id):
+def get_profile(user_id: Any) -> dict[str, Any] | None:
     """The `/me` fields of this user as a dict, or None when the user does not exist."""
     return revocation.read_through(PROFILES, user_id) or None
 
 
-def forget_profiles(user_ids):
+def forget_profiles(user_ids: Iterable[Any]) -> None:
     """Drop these users' cached profiles now and, after commit, on every process."""
     revocation.forget(PROFILES, user_ids)
 
 
-def _user_changed(sender, instance, update_fields=None, **kwargs):
+def _user_changed(
+    sender: type[Model],
+    instance: Model,
+    update_fields: Iterable[str] | None = None,
+    **kwargs: Any,
+) -> None:
     # A save of other fields only (a sign-in's last_login, a logout-all's sessions_version)
     # leaves the profile as it was: no write-through, so no revocation message either.
     if update_fields is not None and not set(update_fields) & set(PROFILE_FIELDS):
@@ -46,7 +55,7 @@ def _user_changed(sender, instance, update_fields=None, **kwargs):
     forget_profiles([instance.pk])
 
 
-def connect():
+def connect() -> None:
     user_model = get_user_model()
     post_save.connect(_user_changed, sender=user_model, dispatch_uid="kit-profile-saved")
     post_delete.connect(_user_changed, sender=user_model, dispatch_uid="kit-profile-deleted")

@@ -5,24 +5,38 @@ Only saves and deletes through the ORM send these signals: a bulk `QuerySet.upda
 is_active=False)` does not, so deactivate users one by one (the admin does).
 """
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.db.models.signals import post_init, post_save, pre_delete, pre_save
 
 from accounts.devices import sessions
 from accounts.models import DeviceSession, User
 from accounts.users import password_changes
 
+# The receivers keep their marks on the user (`_kit_...`): `instance` is Any.
 
-def remember_active_flag(sender, instance, **kwargs):
+
+def remember_active_flag(sender: type[User], instance: Any, **kwargs: Any) -> None:
     instance._kit_was_active = instance.__dict__.get("is_active")
 
 
-def revoke_sessions_of_deactivated_user(sender, instance, created, **kwargs):
+def revoke_sessions_of_deactivated_user(
+    sender: type[User], instance: Any, created: bool, **kwargs: Any
+) -> None:
     if not created and instance._kit_was_active and not instance.is_active:
         sessions.revoke_all_sessions(instance, reason=DeviceSession.RevokeReason.USER_DEACTIVATED)
     instance._kit_was_active = instance.is_active
 
 
-def note_password_change(sender, instance, raw, using, update_fields, **kwargs):
+def note_password_change(
+    sender: type[User],
+    instance: Any,
+    raw: bool,
+    using: str,
+    update_fields: Iterable[str] | None,
+    **kwargs: Any,
+) -> None:
     """Whether this save writes a new password hash over an existing user's stored one.
 
     Compared with the stored hash, not with the one loaded: a user object loaded before
@@ -45,17 +59,19 @@ def note_password_change(sender, instance, raw, using, update_fields, **kwargs):
     instance._kit_password_changed = bool(stored) and stored != meant
 
 
-def end_sessions_on_password_change(sender, instance, created, **kwargs):
+def end_sessions_on_password_change(
+    sender: type[User], instance: Any, created: bool, **kwargs: Any
+) -> None:
     if getattr(instance, "_kit_password_changed", False):
         instance._kit_password_changed = False
         password_changes.sessions_end_on_password_change(user=instance)
 
 
-def revoke_sessions_of_deleted_user(sender, instance, **kwargs):
+def revoke_sessions_of_deleted_user(sender: type[User], instance: User, **kwargs: Any) -> None:
     sessions.revoke_sessions_of_deleted_user(instance)
 
 
-def connect():
+def connect() -> None:
     post_init.connect(remember_active_flag, sender=User, dispatch_uid="kit-user-active-flag")
     post_save.connect(
         revoke_sessions_of_deactivated_user, sender=User, dispatch_uid="kit-user-deactivated"

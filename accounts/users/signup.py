@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 
 from accounts.users import tasks
 from accounts.users.passwords import validate_new_password
@@ -19,12 +20,12 @@ REQUIRED = "This field is required."
 USERNAME_TAKEN = "A user with that username already exists."
 
 
-def signup_errors(*, username, email, password):
+def signup_errors(*, username: str, email: str, password: str) -> dict[str, list[str]]:
     """Every reason this sign-up is refused, keyed by field (empty when none). A
     registered e-mail address is not one: see sign_up."""
     users = get_user_model()._default_manager
     candidate = users.model(username=username, email=users.normalize_email(email))
-    errors = {}
+    errors: dict[str, list[str]] = {}
     try:
         # Field formats: username characters, lengths, e-mail syntax. Uniqueness is
         # checked below, whatever the case.
@@ -44,11 +45,11 @@ def signup_errors(*, username, email, password):
     return errors
 
 
-def _registered(email):
+def _registered(email: str) -> bool:
     return get_user_model()._default_manager.filter(email__iexact=email).exists()
 
 
-def sign_up(*, username: str, email: str, password: str, request) -> None:
+def sign_up(*, username: str, email: str, password: str, request: HttpRequest) -> None:
     """Create an active user and queue a welcome e-mail, or, when the address already has
     an account, queue a "you already have an account" e-mail to it and create nothing.
 

@@ -9,6 +9,8 @@ made when the task runs). Every task is safe to run again (a retry sends one mor
 equally valid, e-mail and writes nothing else) and returns nothing.
 """
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
@@ -24,7 +26,14 @@ class _ResetMailForm(PasswordResetForm):
     """Django's reset mail (active users with a usable password, matched case-insensitively)
     with the kit's link and branding."""
 
-    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
         link_template = kit_settings.PASSWORD_RESET_URL
         if link_template:
             context["reset_url"] = link_template.format(uid=context["uid"], token=context["token"])

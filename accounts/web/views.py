@@ -143,7 +143,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
         try:
             change_password(
-                user=self.request.user,
+                user=form.user,  # the request's user (PasswordChangeView gives it the form)
                 new_password=form.cleaned_data["new_password1"],
                 request=self.request,
             )
