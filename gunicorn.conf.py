@@ -6,9 +6,16 @@ import os
 
 # HOST:PORT to listen on; 0.0.0.0 inside a container, where the port is published.
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
-# Worker processes (sync workers): about 2 per core is a good start.
+# Worker processes: about 2 per core is a good start.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# Seconds a request may take before its worker is restarted.
+# Threads per worker (gthread workers when above 1): a request waiting on the database or
+# the cache holds one thread, not the whole worker, so /healthz and requests that need
+# neither still answer. At most DATABASE_POOL_MAX_SIZE, so no thread waits on the pool
+# for a connection its siblings hold.
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Seconds a request may take before its worker is restarted: above the database bounds
+# (DATABASE_POOL_TIMEOUT, DATABASE_CONNECT_TIMEOUT, DATABASE_STATEMENT_TIMEOUT), so an
+# outage is a 503 from the kit, never a killed worker.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = timeout
 # Keep-alive behind a proxy that reuses connections.

@@ -52,6 +52,9 @@ DEFAULTS: dict[str, Any] = {
     "SIGNUP_RATE": "10/hour",
     # Failed API keys per client address before the service routes answer 429.
     "API_KEY_FAILURE_RATE": "20/minute",
+    # Seconds a process skips the cache (reading the database) after a cache error or
+    # timeout, before it tries again (accounts/revocation/state.py).
+    "CACHE_BREAKER_SECONDS": 5,
     # With Redis: the per-process revocation view (accounts/revocation/process_view.py).
     "LOCAL_VIEW": True,
     # Seconds an entry of that view lives.
@@ -93,6 +96,7 @@ class KitSettings:
     RESET_RATE: str
     SIGNUP_RATE: str
     API_KEY_FAILURE_RATE: str
+    CACHE_BREAKER_SECONDS: int
     LOCAL_VIEW: bool
     LOCAL_VIEW_TTL: int
     LOCAL_VIEW_MAX_PROCESSES: int

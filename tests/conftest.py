@@ -101,6 +101,16 @@ def _clear_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _cache_repair_inline(monkeypatch, settings):
+    """The revocation cache's repair runs inside the request (in production a background
+    thread runs it, whose own database connection cannot see a test's uncommitted rows),
+    and the cache's circuit breaker closes at once, so a test's next request tries the
+    cache again (tests/accounts/revocation/test_breaker.py tests the breaker)."""
+    monkeypatch.setattr("accounts.revocation.state.repair_in_background", False)
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "CACHE_BREAKER_SECONDS": 0}
+
+
 @pytest.fixture
 def password():
     return DEFAULT_PASSWORD

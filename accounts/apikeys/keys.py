@@ -233,16 +233,25 @@ def _record_use(api_key_id):
     the cache is down or per process."""
     if not revocation.due_once_a_while(f"apikey:{api_key_id}", LAST_USED_INTERVAL):
         return
-    try:
-        due = cache.add(f"apikey:used:{api_key_id}", True, LAST_USED_INTERVAL)
-    except Exception:
-        due = True
+    due = _cache_gate(f"apikey:used:{api_key_id}", LAST_USED_INTERVAL)
     if due:
         now = timezone.now()
         ApiKey.objects.filter(pk=api_key_id).filter(
             Q(last_used_at__isnull=True)
             | Q(last_used_at__lte=now - timedelta(seconds=LAST_USED_INTERVAL))
         ).update(last_used_at=now)
+
+
+def _cache_gate(key, interval):
+    """True once per `interval` across processes (`cache.add`); always True when the
+    cache cannot say (an error, or its breaker open): the caller's write is idempotent."""
+    if not revocation.cache_available():
+        return True
+    try:
+        return cache.add(key, True, interval)
+    except Exception:
+        revocation.cache_unavailable()
+        return True
 
 
 def _address(request):
@@ -275,11 +284,7 @@ def _refuse(prefix, reason, request):
         audit_key = f"apikey:refused:address:{_address(request)}"
     else:
         audit_key = f"apikey:refused:{prefix}:{reason}"
-    try:
-        due = cache.add(audit_key, True, REFUSAL_AUDIT_INTERVAL)
-    except Exception:
-        due = True
-    if due:
+    if _cache_gate(audit_key, REFUSAL_AUDIT_INTERVAL):
         record_event(AuthEvent.Kind.API_KEY_REFUSED, request=request, prefix=prefix, reason=reason)
     _count_failure(request)
     raise InvalidApiKeyError

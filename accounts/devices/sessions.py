@@ -6,7 +6,6 @@ Django's ValidationError): an API view lets them through to api/exceptions.py, t
 pages map them in accounts/web.
 """
 
-import contextlib
 import re
 import unicodedata
 import uuid
@@ -491,8 +490,12 @@ def _touch_key(session_id: uuid.UUID) -> str:
 
 def _mark_touched(session_id: uuid.UUID) -> None:
     # A missed mark only costs one extra UPDATE.
-    with contextlib.suppress(Exception):
+    if not revocation.cache_available():
+        return
+    try:
         cache.set(_touch_key(session_id), 1, _TOUCH_INTERVAL)
+    except Exception:
+        revocation.cache_unavailable()
 
 
 def touch(session_id: uuid.UUID) -> None:
@@ -500,9 +503,12 @@ def touch(session_id: uuid.UUID) -> None:
     round trip), then a shared cache key (no query)."""
     if not revocation.due_once_a_while(_touch_key(session_id), _TOUCH_INTERVAL):
         return
+    if not revocation.cache_available():
+        return  # the breaker is open: as when the cache is down
     try:
         first = cache.add(_touch_key(session_id), 1, _TOUCH_INTERVAL)
     except Exception:
+        revocation.cache_unavailable()
         return
     if first:
         DeviceSession.objects.filter(pk=session_id).update(last_used_at=timezone.now())

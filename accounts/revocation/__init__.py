@@ -14,13 +14,19 @@ optional per-process fast path process_view.py, behind it):
   every process's view) before the revoking call returns.
 - `forget(kind, idents)`: drop entries everywhere (a changed profile, new rights).
 - `repair()`: replay recent revocations of every kind into the cache after a cache failure
-  or data loss (called by the engine itself before it trusts the cache again).
+  or data loss (run by the engine itself, in a background thread, before it trusts the
+  cache again).
+- `cache_available()` / `cache_unavailable()`: the process's circuit breaker over the
+  cache, for every module that calls the cache (a hung Redis costs one timeout per
+  ACCOUNTS["CACHE_BREAKER_SECONDS"], not one per call).
 
 Redis failure never fails open: reads go to the database until the cache is repaired.
 """
 
 from accounts.revocation.state import (
     Kind,
+    cache_available,
+    cache_unavailable,
     due_once_a_while,
     forget,
     mark_revoked,
@@ -32,6 +38,8 @@ from accounts.revocation.state import (
 
 __all__ = [
     "Kind",
+    "cache_available",
+    "cache_unavailable",
     "due_once_a_while",
     "forget",
     "mark_revoked",

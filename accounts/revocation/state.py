@@ -34,6 +34,22 @@ break; the subscriber has no silent retry). The read that notices this is answer
 the database. Each tells a process the cache may have missed a write; the repair itself
 is a few indexed queries, rare.
 
+A hung cache (accepting connections, never answering) would make every call wait out its
+socket timeout. So each process has a circuit breaker: after a cache error or timeout it
+skips the cache for ACCOUNTS["CACHE_BREAKER_SECONDS"] (`cache_available()` is False),
+reading the database, and a write it skips counts as a failed one (the cache is repaired
+before it is trusted again); then the next call tries the cache once more. The lockout and
+rate-limit checks (accounts.security) consult the same breaker.
+
+The repair runs off the request path, in one background thread per process, while that
+process's requests keep reading the database. Repairs are shared through Redis: a process
+that needs one takes a ticket (`incr` of REPAIR_ASKED_KEY) and waits until a completed
+repair covers it (REPAIR_DONE_KEY >= its ticket). Whoever holds the lock (`cache.add` of
+REPAIR_LOCK_KEY with a TTL) reads the ticket counter, then the database, replays in
+chunks of REPAIR_CHUNK keys and records that counter as done: every ticket taken before
+its database read is covered by it, so processes that need a repair at the same time (all
+the workers after an outage) share one replay.
+
 Left open (docs/performance.md): a process whose cache connection survived an outage it
 never noticed (it served no request meanwhile), or, with the local view off, a Redis that
 restarted from a snapshot older than a revocation whose write failed, is trusted until the
@@ -43,6 +59,7 @@ lifetime.
 
 import contextlib
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -54,10 +71,11 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.core.signals import setting_changed
-from django.db import transaction
+from django.db import connection, transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
+from accounts.conf import kit_settings
 from accounts.revocation import process_view
 
 logger = logging.getLogger(__name__)
@@ -71,10 +89,25 @@ UNTRUSTED = object()
 # The epoch marker's key: written at repair, never expires (see the module docstring).
 EPOCH_KEY = "session_state:epoch"
 
+# The shared repair (see the module docstring): its lock, ticket counter and done mark.
+REPAIR_LOCK_KEY = "session_state:repair:lock"
+REPAIR_ASKED_KEY = "session_state:repair:asked"
+REPAIR_DONE_KEY = "session_state:repair:done"
+REPAIR_LOCK_TTL = 60  # seconds: a repairer that died frees the lock after this
+REPAIR_CHUNK = 1000  # keys per set_many
+_REPAIR_POLL = 0.1  # seconds between looks at another process's running repair
+# Background repair (production); tests run it inline, in the request, because the
+# thread's own database connection cannot see a test's uncommitted rows.
+repair_in_background = True
+
 # Process state of the cache (see the module docstring).
 _cache_down = False  # an error seen, not yet repaired: the one warning was logged
+_errors = 0  # cache errors and skipped writes: a repair begun before the last one is stale
 _epoch = None  # the marker's value at this process's last repair
 _repaired_links = 0  # process_view.links_lost() at the last repair
+_breaker_open_until = 0.0  # time.monotonic() until which the cache is skipped
+_repair_thread: threading.Thread | None = None
+_repair_start = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -142,17 +175,39 @@ def due_once_a_while(name: str, interval: float) -> bool:
     return True
 
 
+def cache_available() -> bool:
+    """False while this process's circuit breaker is open (a cache error or timeout less
+    than ACCOUNTS["CACHE_BREAKER_SECONDS"] ago): skip the cache and use the database, or
+    for a counter, count nothing. Public: accounts.security and process_view ask it."""
+    return time.monotonic() >= _breaker_open_until
+
+
+def cache_unavailable() -> None:
+    """A cache call failed or timed out: open this process's circuit breaker (any module's
+    cache call, so one hung Redis costs one timeout per interval, not one per call)."""
+    global _breaker_open_until
+    _breaker_open_until = time.monotonic() + kit_settings.CACHE_BREAKER_SECONDS
+
+
+def _write_missed():
+    """A revocation-state write failed or was skipped: the cache may now hold an entry the
+    database contradicts, so it is repaired before it is trusted again."""
+    global _cache_down, _errors
+    _errors += 1
+    _cache_down = True
+
+
 def note_cache_error(action):
-    """A cache call failed: read the database until the cache is repaired. Logs one
-    warning when the cache becomes unreachable, not one per request."""
-    global _cache_down
+    """A cache call failed: open the breaker and read the database until the cache is
+    repaired. Logs one warning when the cache becomes unreachable, not one per request."""
+    cache_unavailable()
     if not _cache_down:
-        _cache_down = True
         logger.warning(
             "cache %s failed: authentication reads the database until the cache is back "
             "(revocations made meanwhile are then replayed into it)",
             action,
         )
+    _write_missed()
 
 
 def _repair_due():
@@ -160,34 +215,27 @@ def _repair_due():
 
 
 def repair() -> bool:
-    """Write every revocation a cached "active" entry could still contradict (each kind's
-    `recent_revocations`) into the cache. True when done; False (cache still failing)
-    otherwise."""
+    """Make the cache trustworthy again for this process: wait for (or run) a repair that
+    covers this process's failures, replaying every revocation a cached "active" entry
+    could still contradict (each kind's `recent_revocations`) into the cache. True when
+    done; False (cache still failing, or another repairer did not finish in time)."""
     global _cache_down, _epoch, _repaired_links
-    links = process_view.links_lost()
-    now = timezone.now()
-    replay = {
-        kind: kind.recent_revocations(now) for kind in registered() if kind.recent_revocations
-    }
+    links, errors = process_view.links_lost(), _errors
     try:
-        stale, replayed = [], []
-        for kind, revoked in replay.items():
-            entries = {kind.key(ident): value for ident, value in revoked.items()}
-            replayed += entries
-            held = cache.get_many(list(entries)) if entries else {}
-            by_timeout = {}
-            for key, value in entries.items():
-                if held.get(key) != value:
-                    stale.append(key)
-                    by_timeout.setdefault(kind.timeout(value), {})[key] = value
-            for timeout, batch in by_timeout.items():
-                cache.set_many(batch, timeout)
-        # Only an entry Redis did not hold as revoked can sit in another process's view as
-        # active: those are dropped from every view (as a rule none on a new process's
-        # first read, so starting a worker publishes nothing); this process drops them all.
-        process_view.drop_here(replayed)
-        if stale:
-            process_view.invalidate(stale)
+        cache.add(REPAIR_ASKED_KEY, 0, None)
+        ticket = cache.incr(REPAIR_ASKED_KEY)
+        deadline = time.monotonic() + REPAIR_LOCK_TTL
+        replayed = None
+        while (cache.get(REPAIR_DONE_KEY) or 0) < ticket:
+            if time.monotonic() > deadline:
+                return False
+            if cache.add(REPAIR_LOCK_KEY, ticket, REPAIR_LOCK_TTL):
+                try:
+                    replayed = _replay()
+                finally:
+                    cache.delete(REPAIR_LOCK_KEY)
+            else:
+                time.sleep(_REPAIR_POLL)  # another process replays; this one waits
         # The marker stays until Redis loses its data; whichever process adds it first
         # sets its value, and every process trusts that one.
         cache.add(EPOCH_KEY, uuid.uuid4().hex, None)
@@ -195,20 +243,82 @@ def repair() -> bool:
     except Exception:
         note_cache_error("repair")
         return False
-    if _cache_down:
+    if replayed is None:
+        # Another process replayed: entries this process's view kept from before are
+        # dropped here (the replayer dropped them from the views it could reach).
+        process_view.clear()
+    elif _cache_down:
         logger.warning(
             "cache reachable again: revocations replayed (%s)",
-            ", ".join(f"{kind.prefix}: {len(revoked)}" for kind, revoked in replay.items()),
+            ", ".join(f"{prefix}: {count}" for prefix, count in replayed.items()),
         )
-    _cache_down = False
-    _epoch, _repaired_links = epoch, links
+    if errors == _errors:  # no failure since this repair began
+        _cache_down = False
+        _epoch, _repaired_links = epoch, links
     return True
+
+
+def _replay() -> dict[str, int]:
+    """Under the repair lock: mark every ticket taken so far as covered by a replay of the
+    database as it is now, in chunks of REPAIR_CHUNK keys. Returns the number of
+    revocations replayed per kind."""
+    covered = cache.get(REPAIR_ASKED_KEY) or 0
+    now = timezone.now()
+    replayed, stale, counts = [], [], {}
+    for kind in registered():
+        if kind.recent_revocations is None:
+            continue
+        revoked = kind.recent_revocations(now)
+        entries = [(kind.key(ident), value) for ident, value in revoked.items()]
+        counts[kind.prefix] = len(entries)
+        for start in range(0, len(entries), REPAIR_CHUNK):
+            chunk = dict(entries[start : start + REPAIR_CHUNK])
+            replayed += chunk
+            held = cache.get_many(list(chunk))
+            by_timeout = {}
+            for key, value in chunk.items():
+                if held.get(key) != value:
+                    stale.append(key)
+                    by_timeout.setdefault(kind.timeout(value), {})[key] = value
+            for timeout, batch in by_timeout.items():
+                cache.set_many(batch, timeout)
+    # Only an entry Redis did not hold as revoked can sit in another process's view as
+    # active: those are dropped from every view (as a rule none on a new process's first
+    # read, so starting a worker publishes nothing); this process drops them all.
+    process_view.drop_here(replayed)
+    if stale:
+        process_view.invalidate(stale)
+    cache.set(REPAIR_DONE_KEY, max(covered, cache.get(REPAIR_DONE_KEY) or 0), None)
+    return counts
+
+
+def _repair_soon() -> None:
+    """Start this process's repair thread unless it runs already; the caller reads the
+    database meanwhile and never waits for it."""
+    global _repair_thread
+    if not repair_in_background:
+        repair()
+        return
+    with _repair_start:
+        if _repair_thread is not None and _repair_thread.is_alive():
+            return
+        _repair_thread = threading.Thread(
+            target=_repair_in_thread, name="kit-cache-repair", daemon=True
+        )
+        _repair_thread.start()
+
+
+def _repair_in_thread():
+    try:
+        repair()
+    finally:
+        connection.close()  # this thread's database connection (back to the pool)
 
 
 def cache_cleared() -> None:
     """The cache was emptied (tests, `cache.clear()`): no stale entry can be left."""
-    global _cache_down, _epoch, _repaired_links
-    _cache_down = False
+    global _cache_down, _epoch, _repaired_links, _breaker_open_until
+    _cache_down, _breaker_open_until = False, 0.0
     _epoch, _repaired_links = uuid.uuid4().hex, process_view.links_lost()
     with contextlib.suppress(Exception):  # unreachable: the next read repairs
         cache.set(EPOCH_KEY, _epoch, None)
@@ -219,15 +329,17 @@ def cache_cleared() -> None:
 def trusted_get(key):
     """The cached value of `key` (None on a miss), or UNTRUSTED when the caller must read
     the database: the cache failed, or it may hold entries older than a revocation that
-    could not be written through (then it is repaired first). One round trip: the entry
-    and the epoch marker together."""
+    could not be written through (then a repair starts in the background), or the breaker
+    is open. One round trip: the entry and the epoch marker together."""
+    if not cache_available():
+        return UNTRUSTED
     try:
         values = cache.get_many([key, EPOCH_KEY])
     except Exception:
         note_cache_error("read")
         return UNTRUSTED
     if _repair_due() or values.get(EPOCH_KEY) != _epoch:
-        repair()
+        _repair_soon()
         return UNTRUSTED
     return values.get(key)
 
@@ -282,6 +394,9 @@ def read_through(
 
 
 def _write(method, key, value, timeout):
+    if not cache_available():
+        _write_missed()
+        return
     try:
         method(key, value, timeout)
     except Exception:
@@ -308,22 +423,22 @@ def mark_revoked(kind: Kind, revoked: Mapping[Any, Any]) -> None:
         return
     entries = {kind.key(ident): value for ident, value in revoked.items()}
     keys = list(entries)
-    try:
-        cache.delete_many(keys)
-    except Exception:
-        note_cache_error("delete")
+    _delete_many(keys)
     process_view.drop_here(keys)
 
     def _set_revoked():
         by_timeout = {}
         for key, value in entries.items():
             by_timeout.setdefault(kind.timeout(value), {})[key] = value
-        try:
-            for timeout, batch in by_timeout.items():
-                cache.set_many(batch, timeout=timeout)
-        except Exception:
-            # Replayed by repair before this process trusts the cache again.
-            note_cache_error("write of a revocation")
+        if not cache_available():
+            _write_missed()  # replayed by repair before this process trusts the cache
+        else:
+            try:
+                for timeout, batch in by_timeout.items():
+                    cache.set_many(batch, timeout=timeout)
+            except Exception:
+                # Replayed by repair before this process trusts the cache again.
+                note_cache_error("write of a revocation")
         process_view.invalidate(keys)
 
     transaction.on_commit(_set_revoked)
@@ -339,16 +454,20 @@ def forget(kind: Kind, idents: Iterable[Any]) -> None:
     if not keys:
         return
 
-    def _delete():
-        try:
-            cache.delete_many(keys)
-        except Exception:
-            note_cache_error("delete")
-
     def _delete_everywhere():
-        _delete()
+        _delete_many(keys)
         process_view.invalidate(keys)
 
     process_view.drop_here(keys)
-    _delete()
+    _delete_many(keys)
     transaction.on_commit(_delete_everywhere)
+
+
+def _delete_many(keys):
+    if not cache_available():
+        _write_missed()
+        return
+    try:
+        cache.delete_many(keys)
+    except Exception:
+        note_cache_error("delete")

@@ -58,6 +58,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.dispatch import receiver
 
+from accounts import revocation
 from accounts.conf import kit_settings
 from accounts.devices.cookies import TRUST_COOKIE
 from accounts.errors import LockedOut
@@ -173,12 +174,22 @@ def _retry_after(locked_until):
 def attempt_retry_after(attempt: Attempt) -> int | None:
     """Seconds until this attempt may be tried again, or None when none of its keys is
     locked."""
+    if not revocation.cache_available():  # the breaker is open: as when the cache is down
+        return _retry_after_from_database(attempt)
     try:
         locked = cache.get_many([_cache_key("until", kind, value) for kind, value in attempt.keys])
         latest = max(locked.values(), default=None)
     except Exception:  # the cache is down: the database knows every lockout that started
+        revocation.cache_unavailable()
         logger.warning("lockout: cache unreachable, checking lockouts in the database")
-        latest = _latest_lockout_in_database(attempt.keys)
+        return _retry_after_from_database(attempt)
+    if latest is None or latest <= _now():
+        return None
+    return _retry_after(latest)
+
+
+def _retry_after_from_database(attempt):
+    latest = _latest_lockout_in_database(attempt.keys)
     if latest is None or latest <= _now():
         return None
     return _retry_after(latest)
@@ -197,6 +208,8 @@ def _latest_lockout_in_database(keys):
 def register_failure(request, attempt: Attempt) -> None:
     """Count one failed sign-in under each key of the attempt; lock a key past its limit."""
     window = _lockout_seconds()
+    if not revocation.cache_available():
+        return  # the breaker is open: as when the cache is unreachable
     for kind, value in attempt.keys:
         counter = _cache_key("failures", kind, value)
         try:
@@ -206,6 +219,7 @@ def register_failure(request, attempt: Attempt) -> None:
             cache.add(counter, 1, timeout=window)
             failures = 1
         except Exception:
+            revocation.cache_unavailable()
             logger.warning("lockout: cache unreachable, failed sign-in not counted")
             return
         if failures >= _limit(kind):
@@ -370,9 +384,12 @@ def _reset_on_success(sender, request, user, **kwargs):
     attempt = getattr(request, "lockout_attempt", None)
     if attempt is not None:
         counters |= {_cache_key("failures", k, v) for k, v in attempt.keys if k != ADDRESS}
+    if not revocation.cache_available():
+        return
     try:
         cache.delete_many(sorted(counters))
     except Exception:
+        revocation.cache_unavailable()
         logger.warning("lockout: cache unreachable, failure count not reset")
 
 

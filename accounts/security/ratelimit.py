@@ -18,6 +18,7 @@ import time
 from django.core import checks
 from django.core.cache import cache
 
+from accounts import revocation
 from accounts.conf import kit_settings
 from accounts.security.client_ip import client_ip
 
@@ -54,6 +55,8 @@ def rate_limit_hit(*, flow: str, key: str, rate: str) -> int | None:
     is over the limit (refuse it), else None."""
     limit, seconds = parse_rate(rate)
     cache_key, retry_after = _window(flow, key, seconds)
+    if not revocation.cache_available():
+        return None  # the breaker is open: as when the cache cannot be reached
     try:
         if cache.add(cache_key, 1, timeout=seconds + 1):
             count = 1
@@ -64,6 +67,7 @@ def rate_limit_hit(*, flow: str, key: str, rate: str) -> int | None:
                 cache.add(cache_key, 1, timeout=seconds + 1)
                 count = 1
     except Exception:
+        revocation.cache_unavailable()
         logger.warning("rate limit %s not counted: the cache cannot be reached", flow)
         return None
     return retry_after if count > limit else None
@@ -74,9 +78,12 @@ def rate_limit_reached(*, flow: str, key: str, rate: str) -> int | None:
     (for checking before costly work, with the counting done on failure only)."""
     limit, seconds = parse_rate(rate)
     cache_key, retry_after = _window(flow, key, seconds)
+    if not revocation.cache_available():
+        return None
     try:
         count = cache.get(cache_key, 0)
     except Exception:
+        revocation.cache_unavailable()
         logger.warning("rate limit %s not checked: the cache cannot be reached", flow)
         return None
     return retry_after if count >= limit else None

@@ -6,10 +6,9 @@ stuck admin action or migration would; the sign-in must answer (503
 `service_unavailable`, the contract's answer for a database it cannot use) within
 LOCK_BOUND instead of waiting as long as the other transaction lives.
 
-Today nothing bounds the wait: the kit sets no `lock_timeout` or `statement_timeout`, so
-the sign-in waits until the lock is released (the test releases it after LOCK_BOUND).
-Issue 18 (outages answered fast) owns those timeouts; this test is a strict xfail until
-then, and its xfail mark goes when they land.
+The bound is PostgreSQL's `lock_timeout` (DATABASE_LOCK_TIMEOUT, 2 s by default, set on
+every connection by config/settings.py): without it the sign-in would wait until the lock
+is released (the test releases it after LOCK_BOUND).
 """
 
 import threading
@@ -44,9 +43,6 @@ def other_connection(transactional_db):
     other.close()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="no lock_timeout/statement_timeout configured yet (issue 18, item 5)"
-)
 def test_a_sign_in_waiting_on_a_row_lock_answers_in_bounded_time(user, password, other_connection):
     lock = sql.SQL("SELECT id FROM {} WHERE id = %s FOR UPDATE").format(
         sql.Identifier(get_user_model()._meta.db_table)
