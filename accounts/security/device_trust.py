@@ -51,7 +51,7 @@ class TrustToken:
     device: str
     fingerprint: str
 
-    def vouches_for(self, user: "User") -> bool:
+    def vouches_for(self, user: "User | None") -> bool:
         """True when this token was issued to `user` and the password has not changed."""
         return (
             user is not None

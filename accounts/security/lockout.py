@@ -44,9 +44,11 @@ import logging
 import math
 import time
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
@@ -57,6 +59,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Max, Q
 from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponseBase
 
 from accounts import revocation
 from accounts.conf import kit_settings
@@ -64,6 +67,9 @@ from accounts.devices.cookies import TRUST_COOKIE
 from accounts.errors import LockedOut
 from accounts.security.client_ip import client_ip
 from accounts.security.device_trust import TrustToken, trust_token_read
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger("accounts.security.lockout")
 
@@ -77,16 +83,16 @@ _LIMIT_SETTINGS = {
 }
 
 
-def _now():
+def _now() -> float:
     """Seconds since the epoch; the one clock of this module (tests move it)."""
     return time.time()
 
 
-def _limit(kind):
+def _limit(kind: str) -> int:
     return getattr(kit_settings, _LIMIT_SETTINGS[kind])
 
 
-def _lockout_seconds():
+def _lockout_seconds() -> int:
     return kit_settings.LOCKOUT_SECONDS
 
 
@@ -114,7 +120,7 @@ class Attempt:
     keys: tuple[tuple[str, str], ...]
 
 
-def _resolve(name):
+def _resolve(name: str) -> "User | None":
     """The user a sign-in name belongs to, or None: the lookup of authentication."""
     model = get_user_model()
     try:
@@ -123,7 +129,9 @@ def _resolve(name):
         return None
 
 
-def presented_trust_tokens(request, device_trust_token=None) -> list[TrustToken]:
+def presented_trust_tokens(
+    request: HttpRequest | None, device_trust_token: str | None = None
+) -> list[TrustToken]:
     """The trust tokens a sign-in presents whose signature and age hold: the one in its
     body (passed in by the transport) and the `device_trust` cookie. Read before the user
     is looked up, so a known and an unknown name cost the same."""
@@ -134,7 +142,13 @@ def presented_trust_tokens(request, device_trust_token=None) -> list[TrustToken]
     return [token for token in read if token is not None]
 
 
-def sign_in_attempt(request, *, name, user, trust_tokens=()) -> Attempt:
+def sign_in_attempt(
+    request: HttpRequest | None,
+    *,
+    name: str,
+    user: "User | None",
+    trust_tokens: Iterable[TrustToken] = (),
+) -> Attempt:
     """The attempt to sign in to `user` (None: nobody) by typing `name`."""
     account = normalise_name(user.get_username() if user is not None else name)
     trusted = next((t for t in trust_tokens if t.vouches_for(user)), None)
@@ -152,13 +166,13 @@ def sign_in_attempt(request, *, name, user, trust_tokens=()) -> Attempt:
     return Attempt(name=name, account=account, keys=tuple(keys))
 
 
-def _cache_key(part, kind, value):
+def _cache_key(part: str, kind: str, value: str) -> str:
     # Hashed: bounded length, any character allowed, and no sign-in name in the cache.
     digest = hashlib.sha256(value.encode()).hexdigest()[:40]
     return f"lockout:{part}:{kind}:{digest}"
 
 
-def lockout_message(retry_after):
+def lockout_message(retry_after: int) -> str:
     """What a locked-out person reads (form error, API detail)."""
     minutes = math.ceil(retry_after / 60)
     return (
@@ -167,7 +181,7 @@ def lockout_message(retry_after):
     )
 
 
-def _retry_after(locked_until):
+def _retry_after(locked_until: float) -> int:
     return max(1, math.ceil(locked_until - _now()))
 
 
@@ -188,14 +202,14 @@ def attempt_retry_after(attempt: Attempt) -> int | None:
     return _retry_after(latest)
 
 
-def _retry_after_from_database(attempt):
+def _retry_after_from_database(attempt: Attempt) -> int | None:
     latest = _latest_lockout_in_database(attempt.keys)
     if latest is None or latest <= _now():
         return None
     return _retry_after(latest)
 
 
-def _latest_lockout_in_database(keys):
+def _latest_lockout_in_database(keys: Iterable[tuple[str, str]]) -> float | None:
     from accounts.models import Lockout
 
     matches = Q()
@@ -205,7 +219,7 @@ def _latest_lockout_in_database(keys):
     return until.timestamp() if until else None
 
 
-def register_failure(request, attempt: Attempt) -> None:
+def register_failure(request: HttpRequest | None, attempt: Attempt) -> None:
     """Count one failed sign-in under each key of the attempt; lock a key past its limit."""
     window = _lockout_seconds()
     if not revocation.cache_available():
@@ -226,7 +240,9 @@ def register_failure(request, attempt: Attempt) -> None:
             _lock(request, kind, value, failures, account=attempt.account)
 
 
-def _lock(request, kind, value, failures, *, account):
+def _lock(
+    request: HttpRequest | None, kind: str, value: str, failures: int, *, account: str
+) -> None:
     """Start a lockout once (cache.add wins for one of concurrent failures) and list it."""
     from accounts.models import AuthEvent, Lockout
     from accounts.security.audit import record_event
@@ -257,7 +273,7 @@ def _lock(request, kind, value, failures, *, account):
         )
 
 
-def clear_lockout(kind, value):
+def clear_lockout(kind: str, value: str) -> None:
     """End the lockout and forget the failures of one account, address or trusted device
     (admin, tests)."""
     from accounts.models import Lockout
@@ -266,7 +282,7 @@ def clear_lockout(kind, value):
     Lockout.objects.filter(kind=kind, value=value).delete()
 
 
-def reset_account(username):
+def reset_account(username: str) -> None:
     """Forget the failures and lockout of the account a sign-in name resolves to (or of
     the name's normal form when it resolves to nobody)."""
     user = _resolve(username)
@@ -288,8 +304,13 @@ class LockoutModelBackend(ModelBackend):
     """
 
     def authenticate(
-        self, request, username=None, password=None, device_trust_token=None, **kwargs
-    ):
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        device_trust_token: str | None = None,
+        **kwargs: Any,
+    ) -> "User | None":
         model = get_user_model()
         if username is None:
             username = kwargs.get(model.USERNAME_FIELD)
@@ -304,7 +325,8 @@ class LockoutModelBackend(ModelBackend):
                 _mark_locked(request, retry_after)
             raise PermissionDenied(lockout_message(retry_after))
         if request is not None:
-            request.lockout_attempt = attempt
+            # read back by _count_failure and _reset_on_success, on the same request object
+            request.lockout_attempt = attempt  # type: ignore[attr-defined]
         if user is None:
             # Hash once anyway, as ModelBackend does, so an unknown name costs the same.
             model().set_password(password)
@@ -313,9 +335,17 @@ class LockoutModelBackend(ModelBackend):
             return user
         return None
 
-    async def aauthenticate(self, request, **credentials):
+    async def aauthenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> "User | None":
         # Not ModelBackend's own async lookup, which would skip the lockout.
-        return await sync_to_async(self.authenticate)(request, **credentials)
+        return await sync_to_async(self.authenticate)(
+            request, username=username, password=password, **kwargs
+        )
 
 
 # The mark Django's authenticate() path forces on us: set on the request object the
@@ -324,15 +354,15 @@ class LockoutModelBackend(ModelBackend):
 _MARK = "lockout_retry_after"
 
 
-def _mark_locked(request, retry_after):
+def _mark_locked(request: HttpRequest, retry_after: int) -> None:
     setattr(request, _MARK, retry_after)
 
 
-def _marked_retry_after(request):
+def _marked_retry_after(request: HttpRequest | None) -> int | None:
     return None if request is None else getattr(request, _MARK, None)
 
 
-def lockout_refusal(request) -> LockedOut | None:
+def lockout_refusal(request: HttpRequest | None) -> LockedOut | None:
     """The lockout that refused this request's sign-in, or None when it refused nothing
     (the credentials were simply wrong). For the paths that call Django's authenticate(),
     which answers None either way."""
@@ -340,7 +370,7 @@ def lockout_refusal(request) -> LockedOut | None:
     return None if retry_after is None else LockedOut(retry_after, lockout_message(retry_after))
 
 
-def verify_password(request, user, raw_password) -> bool:
+def verify_password(request: HttpRequest | None, user: "User", raw_password: str) -> bool:
     """`user.check_password` behind the lockout, for routes that re-check the password of a
     signed-in user (password change): False when wrong (counted as a failure); LockedOut
     while locked (without hashing; the request is marked, so an HTML page becomes a 429)."""
@@ -352,7 +382,8 @@ def verify_password(request, user, raw_password) -> bool:
     )
     retry_after = attempt_retry_after(attempt)
     if retry_after is not None:
-        _mark_locked(request, retry_after)
+        if request is not None:
+            _mark_locked(request, retry_after)
         raise LockedOut(retry_after, lockout_message(retry_after))
     if user.check_password(raw_password):
         return True
@@ -361,7 +392,9 @@ def verify_password(request, user, raw_password) -> bool:
 
 
 @receiver(user_login_failed, dispatch_uid="accounts.lockout.count_failure")
-def _count_failure(sender, credentials, request=None, **kwargs):
+def _count_failure(
+    sender: str, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
     if _marked_retry_after(request) is not None:
         return  # refused because already locked: do not extend or restart the lockout
     name = credentials.get("username") or credentials.get(get_user_model().USERNAME_FIELD)
@@ -376,7 +409,9 @@ def _count_failure(sender, credentials, request=None, **kwargs):
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.lockout.reset_on_success")
-def _reset_on_success(sender, request, user, **kwargs):
+def _reset_on_success(
+    sender: type, request: HttpRequest | None, user: "User", **kwargs: Any
+) -> None:
     """A successful sign-in clears the failure count of its account and of its trusted
     device (never the address's: one valid account must not let an address keep guessing
     at others). An account's running lock is not lifted: it ends on its own."""
@@ -401,10 +436,10 @@ class LockoutMiddleware:
     Redirects and server errors pass through untouched.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         retry_after = _marked_retry_after(request)
         if retry_after is not None and response.status_code in (200, 400, 401, 403, 429):

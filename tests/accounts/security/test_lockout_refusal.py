@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from accounts import auth, errors
 from accounts.security import lockout
+from accounts.web.forms import LockoutPasswordChangeForm
 
 LIMIT = 2
 LOCKOUT_SECONDS = 600
@@ -118,3 +119,17 @@ def test_a_refusal_is_read_from_the_request_the_sign_in_was_given(rf, user, pass
     refusal = lockout.lockout_refusal(request)
     assert isinstance(refusal, errors.LockedOut)
     assert refusal.retry_after == LOCKOUT_SECONDS
+
+
+def test_a_password_change_form_built_without_the_request_shows_the_lockout(user, password):
+    """A project's view that builds the form without `request=`: a locked account gets the
+    lockout message as a form error, not a 500."""
+    new = "n3w-Pass!word-9"
+    data = {"new_password1": new, "new_password2": new}
+    for _ in range(LIMIT):
+        assert not LockoutPasswordChangeForm(user, {**data, "old_password": "wrong"}).is_valid()
+
+    form = LockoutPasswordChangeForm(user, {**data, "old_password": password})
+
+    assert not form.is_valid()
+    assert form.errors["old_password"] == [MESSAGE]
