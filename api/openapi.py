@@ -19,6 +19,7 @@ repeats them and a generated client (docs/clients.md) needs no workaround:
 
 import re
 from copy import deepcopy
+from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
@@ -71,7 +72,10 @@ _REF = "#/components/schemas/"
 
 
 def _error_schema(description, codes=None, required=(), **extra_properties):
-    code = {"type": "string", "description": "Stable error code; clients branch on it."}
+    code: dict[str, Any] = {
+        "type": "string",
+        "description": "Stable error code; clients branch on it.",
+    }
     if codes:
         code["enum"] = list(codes)
     return {
@@ -227,7 +231,7 @@ def _error_response(codes, description):
     """The response for these codes: one schema, or a oneOf discriminated by `code`."""
     names = list(dict.fromkeys(SCHEMA_OF_CODE.get(code, "Error") for code in codes))
     if len(names) == 1:
-        schema = {"$ref": _REF + names[0]}
+        schema: dict[str, Any] = {"$ref": _REF + names[0]}
     else:
         plain = [c for c in codes if c not in SCHEMA_OF_CODE]
         if plain:

@@ -1,6 +1,6 @@
 """API routes: /api/v1/... plus the OpenAPI schema and its interactive docs."""
 
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from api.views import account, auth, cookies, devices, me, root, service
@@ -32,7 +32,7 @@ auth_patterns = [
     path("signup/", account.SignupView.as_view(), name="signup"),
 ]
 
-v1_patterns = [
+v1_patterns: list[URLPattern | URLResolver] = [
     path("me/", me.MeView.as_view(), name="me"),
     path("", root.ApiRootView.as_view(), name="root"),
     # Service routes (API keys); not an include: a level less to resolve for each call

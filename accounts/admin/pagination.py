@@ -26,8 +26,9 @@ class EstimatedCountPaginator(Paginator):
     count_prefix = ""
 
     @cached_property
-    def count(self):
-        queryset = self.object_list.order_by()
+    def count(self) -> int:
+        # The admin's changelists page querysets.
+        queryset = self.object_list.order_by()  # type: ignore[attr-defined]
         estimate = self._planner_estimate(queryset)
         if estimate <= 10 * self.EXACT_LIMIT:
             counted = queryset[: self.EXACT_LIMIT + 1].count()

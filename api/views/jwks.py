@@ -19,7 +19,7 @@ from api.openapi import NO_DATABASE
 # Seconds clients and caches may keep the set; a new key is listed this long before use.
 JWKS_MAX_AGE = 300
 
-_JWK_FIELDS = {
+_JWK_FIELDS: dict[str, serializers.Field] = {
     "kty": serializers.CharField(help_text="RSA or EC"),
     "kid": serializers.CharField(required=False, help_text="matches the token's kid header"),
     "alg": serializers.CharField(help_text="JWT_ALGORITHM"),
