@@ -187,7 +187,9 @@ class _Process:
 
 
 _process = _Process()
-_publisher_client = {}  # LOCATION -> this process's client for revocations (_publisher)
+_publisher_client: dict[
+    str, redis.Redis
+] = {}  # LOCATION -> this process's client for revocations (_publisher)
 
 
 def _forget_parent_view():
@@ -390,7 +392,7 @@ def _subscribe(process, stop):
 def _member_loop(process, stop, names, private, pubsub, heartbeat, ack):
     """One connection's life; returns to reconnect afresh (a place lost while it slept)."""
     asked = joined = False
-    sent = {}
+    sent: dict[str, float] = {}  # token -> when it was sent
     next_beat = 0.0
     while not stop.is_set():
         now = time.monotonic()
@@ -474,7 +476,7 @@ def invalidate(keys=None):
         drop_here(keys)
     names = _names()
     message_id = uuid.uuid4().hex
-    body = {"id": message_id, "keys": list(keys or ())}
+    body: dict[str, object] = {"id": message_id, "keys": list(keys or ())}
     if keys is None:
         body["all"] = True
     deadline = time.monotonic() + LEASE + LEASE_MARGIN

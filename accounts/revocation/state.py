@@ -156,7 +156,7 @@ def _settings_changed(*, setting, **kwargs):
         cache_is_shared.cache_clear()
 
 
-_due_at = {}
+_due_at: dict[str, float] = {}
 _DUE_AT_LIMIT = 50_000
 
 
@@ -264,7 +264,9 @@ def _replay() -> dict[str, int]:
     revocations replayed per kind."""
     covered = cache.get(REPAIR_ASKED_KEY) or 0
     now = timezone.now()
-    replayed, stale, counts = [], [], {}
+    replayed: list[str] = []
+    stale: list[str] = []
+    counts: dict[str, int] = {}
     for kind in registered():
         if kind.recent_revocations is None:
             continue
@@ -275,7 +277,7 @@ def _replay() -> dict[str, int]:
             chunk = dict(entries[start : start + REPAIR_CHUNK])
             replayed += chunk
             held = cache.get_many(list(chunk))
-            by_timeout = {}
+            by_timeout: dict[int, dict[str, Any]] = {}
             for key, value in chunk.items():
                 if held.get(key) != value:
                     stale.append(key)
@@ -427,7 +429,7 @@ def mark_revoked(kind: Kind, revoked: Mapping[Any, Any]) -> None:
     process_view.drop_here(keys)
 
     def _set_revoked():
-        by_timeout = {}
+        by_timeout: dict[int, dict[str, Any]] = {}
         for key, value in entries.items():
             by_timeout.setdefault(kind.timeout(value), {})[key] = value
         if not cache_available():
