@@ -187,9 +187,8 @@ class _Process:
 
 
 _process = _Process()
-_publisher_client: dict[
-    str, redis.Redis
-] = {}  # LOCATION -> this process's client for revocations (_publisher)
+# LOCATION -> this process's client for revocations (_publisher)
+_publisher_client: dict[str, redis.Redis] = {}
 
 
 def _forget_parent_view():
