@@ -473,7 +473,7 @@ ACCOUNTS = {
 API_KEY_HASH_SECRET = env.str("API_KEY_HASH_SECRET", default="") or f"api-key:{SECRET_KEY}"
 # A product's own API-key scopes beside the kit's (accounts/apikeys/scopes.py), e.g.
 # {"orders:read": "Read orders"}; then `HasScope("orders:read")` on its service routes.
-API_KEY_EXTRA_SCOPES = {}
+API_KEY_EXTRA_SCOPES: dict[str, str] = {}
 
 # ---------------------------------------------------------------------------------------
 # Logging: to the console, where gunicorn and containers collect it.
