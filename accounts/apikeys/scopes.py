@@ -17,12 +17,12 @@ SCOPES = {
 }
 
 
-def declared_scopes():
+def declared_scopes() -> dict[str, str]:
     """Scope name -> description: the kit's scopes plus the product's own."""
     return {**SCOPES, **getattr(settings, "API_KEY_EXTRA_SCOPES", {})}
 
 
-def validate_scopes(value):
+def validate_scopes(value: object) -> None:
     """A non-empty list of distinct, declared scope names."""
     if not isinstance(value, list) or not value:
         raise ValidationError("Choose at least one scope.", code="invalid")

@@ -1,8 +1,13 @@
 """Writing the audit trail. Every caller records events through `record_event`."""
 
 import logging
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from accounts.models import AuthEvent
+from django.http import HttpRequest
+
+from accounts.models import AuthEvent, User
 from accounts.security.client_ip import client_ip
 
 logger = logging.getLogger("accounts.security.audit")
@@ -11,8 +16,15 @@ _MAX_USER_AGENT = AuthEvent._meta.get_field("user_agent").max_length
 
 
 def record_event(
-    kind, *, request=None, user=None, username="", actor="", session_id=None, **detail
-):
+    kind: str,
+    *,
+    request: HttpRequest | None = None,
+    user: User | None = None,
+    username: str = "",
+    actor: str = "",
+    session_id: uuid.UUID | None = None,
+    **detail: Any,
+) -> AuthEvent:
     """Append one AuthEvent (and log it). `detail` must never hold a secret.
 
     The client address is `client_ip(request)` (accounts.security.client_ip).
@@ -30,7 +42,13 @@ def record_event(
     return event
 
 
-def record_events(kind, entries, *, request=None, actor="") -> list[AuthEvent]:
+def record_events(
+    kind: str,
+    entries: Iterable[Mapping[str, Any]],
+    *,
+    request: HttpRequest | None = None,
+    actor: str = "",
+) -> list[AuthEvent]:
     """Append many events of one kind in one INSERT (bulk_create), each logged: an
     administrator's bulk action over hundreds of rows. `entries` are dicts with the keys
     of record_event (`user`, `username`, `session_id`, `detail`)."""
@@ -49,7 +67,16 @@ def record_events(kind, entries, *, request=None, actor="") -> list[AuthEvent]:
     return AuthEvent.objects.bulk_create(events)
 
 
-def _event(kind, *, request, user, username, actor, session_id, detail):
+def _event(
+    kind: str,
+    *,
+    request: HttpRequest | None,
+    user: User | None,
+    username: str,
+    actor: str,
+    session_id: uuid.UUID | None,
+    detail: dict[str, Any],
+) -> AuthEvent:
     """An unsaved AuthEvent, logged."""
     ip_address = None
     user_agent = ""

@@ -14,9 +14,11 @@ import hashlib
 import logging
 import math
 import time
+from typing import Any
 
 from django.core import checks
 from django.core.cache import cache
+from django.http import HttpRequest
 
 from accounts import revocation
 from accounts.conf import kit_settings
@@ -41,7 +43,7 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), seconds
 
 
-def _window(flow, key, seconds):
+def _window(flow: str, key: str, seconds: int) -> tuple[str, int]:
     """The cache key of the current window, and the seconds left in it."""
     now = _now()
     number = int(now // seconds)
@@ -95,7 +97,7 @@ SIGNUP = "signup"
 _FLOW_RATES = {RESET: "RESET_RATE", SIGNUP: "SIGNUP_RATE"}
 
 
-def request_limit_hit(request, *, flow: str) -> int | None:
+def request_limit_hit(request: HttpRequest, *, flow: str) -> int | None:
     """Count this request of its client address against `flow`'s ACCOUNTS rate (RESET or
     SIGNUP); the seconds to wait when it is over the limit, else None."""
     rate = getattr(kit_settings, _FLOW_RATES[flow])
@@ -103,10 +105,10 @@ def request_limit_hit(request, *, flow: str) -> int | None:
 
 
 @checks.register
-def check_rates(app_configs=None, **kwargs):
+def check_rates(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """accounts.E003: a rate setting that does not parse stops start-up, instead of every
     reset or sign-up answering 500."""
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for name in (*_FLOW_RATES.values(), "API_KEY_FAILURE_RATE"):
         try:
             parse_rate(getattr(kit_settings, name))
