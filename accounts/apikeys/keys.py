@@ -28,7 +28,9 @@ import hashlib
 import hmac
 import re
 import string
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -37,13 +39,14 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from accounts import revocation
 from accounts.conf import kit_settings
 from accounts.errors import ApiKeyInvalid, ApiKeyThrottled
-from accounts.models import ApiKey, AuthEvent
+from accounts.models import ApiKey, AuthEvent, User
 from accounts.security import ratelimit
 from accounts.security.audit import record_event
 from accounts.security.client_ip import client_ip
@@ -82,7 +85,7 @@ InvalidApiKeyError = ApiKeyInvalid
 ApiKeyThrottledError = ApiKeyThrottled
 
 
-def hash_api_key(raw_key):
+def hash_api_key(raw_key: str) -> str:
     """HMAC-SHA256 of the full key, keyed with API_KEY_HASH_SECRET (hex)."""
     mac = _keyed_hmac(settings.API_KEY_HASH_SECRET).copy()
     mac.update(raw_key.encode())
@@ -90,19 +93,26 @@ def hash_api_key(raw_key):
 
 
 @functools.lru_cache(maxsize=2)
-def _keyed_hmac(secret):
+def _keyed_hmac(secret: str) -> "hmac.HMAC":
     """The HMAC state after the key (a copy of it skips keying it again on every request)."""
     return hmac.new(secret.encode(), digestmod=hashlib.sha256)
 
 
-def create_api_key(*, name, scopes, owner=None, expires_at=None, actor=""):
+def create_api_key(
+    *,
+    name: str,
+    scopes: Iterable[str],
+    owner: User | None = None,
+    expires_at: datetime | None = None,
+    actor: str = "",
+) -> tuple[ApiKey, str]:
     """Create a key; return `(api_key, raw_key)`. The raw key exists only in the return
     value: show it once and forget it. Raises ValidationError for bad input."""
     api_key = ApiKey(name=name, scopes=list(scopes), owner=owner, expires_at=expires_at)
     return api_key, issue_api_key(api_key, actor=actor)
 
 
-def issue_api_key(api_key, *, actor=""):
+def issue_api_key(api_key: ApiKey, *, actor: str = "") -> str:
     """Give an unsaved ApiKey its prefix and hashed secret, validate and save it (with its
     audit event); return the raw key. The admin calls this with the instance its form
     built; everything else calls `create_api_key`."""
@@ -119,7 +129,7 @@ def issue_api_key(api_key, *, actor=""):
     return raw_key
 
 
-def revoke_api_key(api_key, *, actor=""):
+def revoke_api_key(api_key: ApiKey, *, actor: str = "") -> bool:
     """Revoke a key for good. Returns False when it was already revoked.
 
     After commit the revoked state is written to the cache, so the next request on every
@@ -139,14 +149,14 @@ def revoke_api_key(api_key, *, actor=""):
     return bool(updated)
 
 
-def save_api_key(api_key):
+def save_api_key(api_key: ApiKey) -> None:
     """Save an edited key (name, owner) and drop its cached state after commit."""
     api_key.full_clean()
     api_key.save()
     revocation.forget(API_KEYS, [api_key.prefix])
 
 
-def authenticate_api_key(raw_key, *, request=None):
+def authenticate_api_key(raw_key: str, *, request: HttpRequest | None = None) -> ApiKey:
     """The active ApiKey for a raw key, or InvalidApiKeyError (ApiKeyThrottledError once
     the client address has sent too many bad keys). The secret is compared in constant
     time; `last_used_at` is written at most once a minute."""
@@ -171,7 +181,7 @@ def authenticate_api_key(raw_key, *, request=None):
 
 
 @receiver(pre_delete, sender=get_user_model(), dispatch_uid="revoke_api_keys_of_deleted_user")
-def _revoke_keys_of_deleted_owner(sender, instance, **kwargs):
+def _revoke_keys_of_deleted_owner(sender: type[User], instance: User, **kwargs: Any) -> None:
     """Deleting a user revokes the keys they own (the rows stay, owner emptied)."""
     for api_key in ApiKey.objects.filter(owner=instance, revoked_at__isnull=True):
         revoke_api_key(api_key, actor=f"owner deleted: {instance.get_username()}")
@@ -180,16 +190,16 @@ def _revoke_keys_of_deleted_owner(sender, instance, **kwargs):
 # --- cache --------------------------------------------------------------------------------
 
 
-def _state_from_db(prefix):
+def _state_from_db(prefix: str) -> dict[str, Any] | None:
     """The key's state (one query on a cache miss), or None for an unknown prefix."""
     return ApiKey.objects.filter(prefix=prefix).values(*_STATE_FIELDS).first()
 
 
-def _state_of(api_key):
+def _state_of(api_key: ApiKey) -> dict[str, Any]:
     return {field: getattr(api_key, field) for field in _STATE_FIELDS}
 
 
-def _recent_revocations(now):
+def _recent_revocations(now: datetime) -> dict[str, dict[str, Any]]:
     """Every key revoked within CACHE_TIMEOUT (a cached "active" state lives that long):
     replayed into the cache by accounts.revocation.repair."""
     since = now - timedelta(seconds=CACHE_TIMEOUT)
@@ -208,8 +218,8 @@ API_KEYS = revocation.register(
 )
 
 
-def _load_state(prefix, request):
-    def load():
+def _load_state(prefix: str, request: HttpRequest | None) -> dict[str, Any] | None:
+    def load() -> dict[str, Any] | None:
         # Only a key that is not in the cache costs a query: a client past its failure
         # limit gets no more of them.
         if request is not None:
@@ -227,7 +237,7 @@ def _load_state(prefix, request):
 # --- use and refusal ---------------------------------------------------------------------
 
 
-def _record_use(api_key_id):
+def _record_use(api_key_id: int) -> None:
     """Write `last_used_at` at most once a minute: a per-process clock and a cache.add gate
     save the round trip and the query, and the conditional UPDATE keeps the promise when
     the cache is down or per process."""
@@ -242,7 +252,7 @@ def _record_use(api_key_id):
         ).update(last_used_at=now)
 
 
-def _cache_gate(key, interval):
+def _cache_gate(key: str, interval: int) -> bool:
     """True once per `interval` across processes (`cache.add`); always True when the
     cache cannot say (an error, or its breaker open): the caller's write is idempotent."""
     if not revocation.cache_available():
@@ -254,15 +264,15 @@ def _cache_gate(key, interval):
         return True
 
 
-def _address(request):
+def _address(request: HttpRequest | None) -> str:
     return client_ip(request) or ""
 
 
-def _failure_rate():
+def _failure_rate() -> str:
     return kit_settings.API_KEY_FAILURE_RATE
 
 
-def _count_failure(request):
+def _count_failure(request: HttpRequest | None) -> None:
     """Count a failed key of this client address; ApiKeyThrottledError past the limit.
     Without a request (code, commands) there is no client to hold back."""
     if request is None:
@@ -274,7 +284,7 @@ def _count_failure(request):
         raise ApiKeyThrottledError(retry_after)
 
 
-def _refuse(prefix, reason, request):
+def _refuse(prefix: str, reason: str, request: HttpRequest | None) -> NoReturn:
     """Audit a refused key (the prefix only, never the secret), count the failure, and
     raise InvalidApiKeyError (or ApiKeyThrottledError past the client's limit).
 
@@ -290,10 +300,10 @@ def _refuse(prefix, reason, request):
     raise InvalidApiKeyError
 
 
-def _audit(kind, api_key, *, actor):
+def _audit(kind: str, api_key: ApiKey, *, actor: str) -> None:
     record_event(
         kind,
-        username=api_key.owner.get_username() if api_key.owner_id else "",
+        username=api_key.owner.get_username() if api_key.owner is not None else "",
         actor=actor,
         prefix=api_key.prefix,
         name=api_key.name,
