@@ -29,9 +29,18 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SERVICE_MARKERS = ("postgres", "redis", "browser", "clients")
+SERVICE_MARKERS = ("postgres", "redis", "browser", "clients", "faults")
 # The client generators (`make test-clients` installs requirements-clients.txt there).
 CLIENTS_VENV = Path(os.environ.get("KIT_CLIENTS_VENV", ROOT / ".venv" / "clients"))
+
+
+def postgres_server_binaries() -> Path | None:
+    """The directory of initdb and pg_ctl (Debian/Ubuntu keep them off the PATH)."""
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
+            return candidate
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb and shutil.which("pg_ctl") else None
 
 
 def _missing_service(marker_name):
@@ -44,6 +53,10 @@ def _missing_service(marker_name):
         return "browser suite: install Chromium (apt-get install chromium)"
     if marker_name == "clients" and not (CLIENTS_VENV / "bin" / "openapi-python-client").exists():
         return f"generated-client suite: run `make test-clients` (no generator in {CLIENTS_VENV})"
+    if marker_name == "faults" and not (
+        postgres_server_binaries() and shutil.which("redis-server")
+    ):
+        return "fault suite: install PostgreSQL's server binaries (initdb, pg_ctl) and redis-server"
     return None
 
 
