@@ -167,8 +167,9 @@ def due_once_a_while(name: str, interval: float) -> bool:
     if _due_at.get(name, 0.0) > now:
         return False
     if len(_due_at) >= _DUE_AT_LIMIT:
-        for stale in [key for key, due in _due_at.items() if due <= now]:
-            del _due_at[stale]
+        # A copy: another thread (gthread workers) may add a name meanwhile.
+        for stale in [key for key, due in list(_due_at.items()) if due <= now]:
+            _due_at.pop(stale, None)
         if len(_due_at) >= _DUE_AT_LIMIT:
             _due_at.clear()
     _due_at[name] = now + interval
