@@ -12,6 +12,7 @@ stay closed to keys.
 """
 
 import functools
+from typing import Any, cast
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
@@ -19,6 +20,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from accounts.apikeys.keys import authenticate_api_key
@@ -31,7 +33,7 @@ class InsufficientScope(PermissionDenied):
     default_code = "insufficient_scope"
 
 
-def api_key_from_headers(request):
+def api_key_from_headers(request: Request) -> str | None:
     """The key sent as `X-API-Key: <key>` or `Authorization: Api-Key <key>`, or None.
 
     Both headers with different keys are ambiguous: refused as an invalid key."""
@@ -50,7 +52,7 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     A client address that has sent too many bad keys gets 429 `throttled` (Retry-After)."""
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[AnonymousUser, ApiKey] | None:
         raw_key = api_key_from_headers(request)
         if raw_key is None:
             return None
@@ -58,14 +60,14 @@ class ApiKeyAuthentication(BaseAuthentication):
             api_key = authenticate_api_key(raw_key, request=request)
         return (AnonymousUser(), api_key)
 
-    def authenticate_header(self, request):
+    def authenticate_header(self, request: Request) -> str:
         return 'Api-Key realm="api"'
 
 
 class HasApiKey(BasePermission):
     """Any valid API key. Without one (no key, or a JWT or session instead): 401."""
 
-    def has_permission(self, request, view):
+    def has_permission(self, request: Request, view: APIView) -> bool:
         if not isinstance(request.auth, ApiKey):
             raise AuthenticationFailed(
                 "This route needs an API key (X-API-Key or Authorization: Api-Key).",
@@ -75,7 +77,7 @@ class HasApiKey(BasePermission):
 
 
 @functools.cache
-def HasScope(scope):  # noqa: N802 - reads as a permission class where routes declare it
+def HasScope(scope: str) -> type[HasApiKey]:  # noqa: N802 - reads as a permission class where routes declare it
     """The permission class for keys carrying `scope`; 403 `insufficient_scope` otherwise.
 
     An undeclared scope raises ImproperlyConfigured when the route module is imported, so
@@ -89,9 +91,10 @@ def HasScope(scope):  # noqa: N802 - reads as a permission class where routes de
     class _HasScope(HasApiKey):
         required_scope = scope
 
-        def has_permission(self, request, view):
+        def has_permission(self, request: Request, view: APIView) -> bool:
             super().has_permission(request, view)
-            if scope not in request.auth.scopes:
+            api_key = cast(ApiKey, request.auth)  # HasApiKey checked it is one
+            if scope not in api_key.scopes:
                 raise InsufficientScope(
                     {"detail": f"This API key lacks the scope {scope}.", "required_scope": scope}
                 )
@@ -115,10 +118,10 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = ApiKeyAuthentication
     name = ["ApiKeyHeader", "ApiKeyAuthorization"]
 
-    def get_security_requirement(self, auto_schema):
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[str]]]:
         return [{"ApiKeyHeader": []}, {"ApiKeyAuthorization": []}]
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: Any) -> list[dict[str, str]]:
         return [
             {"type": "apiKey", "in": "header", "name": "X-API-Key"},
             {

@@ -8,12 +8,16 @@ claims, without a query, and `request.auth` to the validated token (so views kno
 answers a refused credential as it does any other (401 with WWW-Authenticate).
 """
 
-from django.http import QueryDict
+from typing import Any
+
+from django.http import HttpRequest, QueryDict
 from rest_framework import HTTP_HEADER_ENCODING, exceptions
 from rest_framework import authentication as drf_authentication
+from rest_framework.request import Request
 
 from accounts.devices.cookies import ACCESS_COOKIE
 from accounts.devices.principal import ClaimsUser, authenticate_access_token, model_user
+from accounts.devices.tokens import DeviceAccessToken
 from accounts.errors import TokenInvalid
 from api.exceptions import as_api_exceptions
 
@@ -33,7 +37,7 @@ class BearerAuthentication(drf_authentication.BaseAuthentication):
 
     keyword = "Bearer"
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[ClaimsUser, DeviceAccessToken] | None:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if isinstance(header, bytes):
             header = header.decode(HTTP_HEADER_ENCODING, errors="replace")
@@ -45,14 +49,14 @@ class BearerAuthentication(drf_authentication.BaseAuthentication):
                 raise TokenInvalid()
             return authenticate_access_token(request, parts[1])
 
-    def authenticate_header(self, request):
+    def authenticate_header(self, request: Request) -> str:
         return f'{self.keyword} realm="api"'
 
 
 class SessionAuthentication(drf_authentication.SessionAuthentication):
     """DRF's session authentication; a CSRF failure is 403 `csrf_failed`."""
 
-    def enforce_csrf(self, request):
+    def enforce_csrf(self, request: Any) -> None:
         try:
             super().enforce_csrf(request)
         except exceptions.PermissionDenied as exc:
@@ -71,14 +75,14 @@ class _HeaderTokenOnly:
 
     POST = QueryDict()
 
-    def __init__(self, request):
+    def __init__(self, request: HttpRequest) -> None:
         self.request = request
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.request, name)
 
 
-def enforce_csrf(request):
+def enforce_csrf(request: HttpRequest) -> None:
     """403 `csrf_failed` unless a safe method or `X-CSRFToken` matches the csrftoken
     cookie (Django's own check, as for the session), the body never parsed first."""
     SessionAuthentication().enforce_csrf(_HeaderTokenOnly(request))
@@ -93,7 +97,7 @@ class CookieAuthentication(drf_authentication.BaseAuthentication):
     need the CSRF header, checked before the token.
     """
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[ClaimsUser, DeviceAccessToken] | None:
         raw = request.COOKIES.get(ACCESS_COOKIE)
         if not raw:
             return None

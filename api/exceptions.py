@@ -13,6 +13,7 @@ RequestRefused here.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
@@ -52,7 +53,7 @@ class RequestRefused(exceptions.APIException):
 BODY_LIMIT_ERRORS = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
 
 
-def refusal_for(exc):
+def refusal_for(exc: Exception) -> type[exceptions.APIException]:
     """The APIException class answering a request Django refused with `exc`."""
     return PayloadTooLarge if isinstance(exc, BODY_LIMIT_ERRORS) else RequestRefused
 
@@ -115,12 +116,12 @@ _CODE_BY_EXCEPTION = [
 ]
 
 
-def api_error(code, detail, status_code, **extra):
+def api_error(code: str, detail: object, status_code: int, **extra: Any) -> Response:
     """A response in the contract's error shape (for views that answer without raising)."""
     return Response({"code": code, "detail": str(detail), **extra}, status=status_code)
 
 
-def _code_of(exc):
+def _code_of(exc: exceptions.APIException) -> str:
     for exc_class, code in _CODE_BY_EXCEPTION:
         if isinstance(exc, exc_class):
             return code
@@ -130,7 +131,7 @@ def _code_of(exc):
     return exc.default_code
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, domain.AccountsError):
         exc = api_exception(exc)
         view, request = context.get("view"), context.get("request")
@@ -154,8 +155,8 @@ def exception_handler(exc, context):
     from rest_framework.views import exception_handler as drf_exception_handler
 
     response = drf_exception_handler(exc, context)
-    if response is None:
-        return None
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response  # DRF answers its APIExceptions only (the others converted above)
 
     if isinstance(exc, exceptions.ValidationError):
         errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
@@ -167,10 +168,11 @@ def exception_handler(exc, context):
         # scheme; a missing or bad credential is a 401 in the contract whatever the class.
         response.status_code = status.HTTP_401_UNAUTHORIZED
 
-    if getattr(exc, "retry_after", None) is not None:
-        response["Retry-After"] = str(exc.retry_after)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
 
-    detail = exc.detail
+    detail: object = exc.detail
     extra = getattr(exc, "extras", {})
     if isinstance(detail, dict):
         # An exception raised with a dict carries the contract's extra fields.

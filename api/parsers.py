@@ -13,6 +13,8 @@ the same 400.
 import io
 import itertools
 import operator
+from collections.abc import Mapping
+from typing import Any
 
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
@@ -41,7 +43,12 @@ def json_depth(body: bytes) -> int:
 class JSONParser(parsers.JSONParser):
     """DRF's JSONParser, refusing JSON nested deeper than MAX_JSON_DEPTH (400 parse_error)."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
         body = stream.read()
         # The bracket count bounds the depth: most bodies skip the scan.
         openings = body.count(b"[") + body.count(b"{")

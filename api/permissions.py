@@ -18,9 +18,13 @@ never a silently public route. Anonymous callers get 401, signed-in ones without
 """
 
 import re
+from collections.abc import Iterable, Iterator
+from typing import Any, Self
 
 from django.core.checks import Error, register
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 _PERMISSION = re.compile(r"^[\w-]+\.[\w-]+$")
 
@@ -29,14 +33,14 @@ class ClaimPermission(BasePermission):
     """A DRF permission usable as a class or as an instance in permission_classes (DRF
     calls each entry: an instance returns itself)."""
 
-    def __call__(self):
+    def __call__(self) -> Self:
         return self
 
 
 class HasPermission(ClaimPermission):
     """Every one of these permissions ("app_label.codename"); a superuser has them all."""
 
-    def __init__(self, *permissions):
+    def __init__(self, *permissions: str) -> None:
         if not permissions:
             raise TypeError('HasPermission needs at least one "app_label.codename".')
         for permission in permissions:
@@ -44,7 +48,7 @@ class HasPermission(ClaimPermission):
                 raise ValueError(f'HasPermission: {permission!r} is not "app_label.codename".')
         self.permissions = frozenset(permissions)
 
-    def has_permission(self, request, view):
+    def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
         if not (user and user.is_authenticated and user.is_active):
             return False
@@ -56,19 +60,19 @@ class HasPermission(ClaimPermission):
             return self.permissions.issubset(granted)
         return user.has_perms(self.permissions)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"HasPermission({', '.join(map(repr, sorted(self.permissions)))})"
 
 
 class IsStaff(ClaimPermission):
     """Staff members (the `is_staff` claim on a JWT request)."""
 
-    def has_permission(self, request, view):
+    def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and user.is_active and user.is_staff)
 
 
-def _views(patterns):
+def _views(patterns: Iterable[Any]) -> Iterator[type]:
     for pattern in patterns:
         if hasattr(pattern, "url_patterns"):
             yield from _views(pattern.url_patterns)
@@ -81,11 +85,11 @@ def _views(patterns):
 
 
 @register()
-def check_permission_classes(app_configs=None, **kwargs):
+def check_permission_classes(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     """api.E001: a permission class that needs arguments listed without them."""
     from django.urls import get_resolver
 
-    errors = []
+    errors: list[Error] = []
     for view in _views(get_resolver().url_patterns):
         for entry in getattr(view, "permission_classes", ()):
             if isinstance(entry, type) and issubclass(entry, HasPermission):
