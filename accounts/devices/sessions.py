@@ -657,13 +657,17 @@ def revoke_sessions_of_deleted_user(user: User) -> None:
             "pk", flat=True
         )
     )
-    for session_id in ids:
-        record_event(
-            AuthEvent.Kind.SESSION_REVOKED,
-            username=user.get_username(),
-            session_id=session_id,
-            reason=str(Reason.USER_DELETED),
-        )
+    record_events(
+        AuthEvent.Kind.SESSION_REVOKED,
+        [
+            {
+                "username": user.get_username(),
+                "session_id": session_id,
+                "detail": {"reason": str(Reason.USER_DELETED)},
+            }
+            for session_id in ids
+        ],
+    )
     session_state.mark_revoked(ids)
 
 

@@ -107,3 +107,14 @@ def test_logout_all_revokes_live_sessions_in_one_insert(user, request_, history,
     assert not sessions.active_sessions(user).exists()
     # The expired history stays as it was, for flush_expired_sessions.
     assert DeviceSession.objects.filter(revoked_at__isnull=True).count() == HISTORY + 1
+
+
+def test_deleting_a_user_audits_its_sessions_in_one_insert(user, request_):
+    for n in (1, 2, 3):
+        sessions.sign_in(request=request_, user=user, device_id=f"d{n}")
+    username = user.username
+    with CaptureQueriesContext(connection) as queries:
+        user.delete()
+    assert len(_statements(queries, 'INSERT INTO "ACCOUNTS_AUTHEVENT"')) == 1
+    events = AuthEvent.objects.filter(kind=AuthEvent.Kind.SESSION_REVOKED, username=username)
+    assert [event.detail for event in events] == [{"reason": "user_deleted"}] * 3
