@@ -20,7 +20,7 @@ $(VENV)/.test: requirements.txt requirements-test.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --require-hashes -r requirements-test.txt
 	touch $@
 
-$(VENV)/.lint: requirements-lint.txt | $(BIN)/python
+$(VENV)/.lint: requirements.txt requirements-lint.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --require-hashes -r requirements-lint.txt
 	touch $@
 
@@ -80,10 +80,13 @@ profile: $(VENV)/.bench
 profile-load: $(VENV)/.bench
 	$(BIN)/python bench/load_profile.py $${ENDPOINTS:-baseline,kit_claims,kit_ping} --seconds $${PROFILE_SECONDS:-8}
 
+## make lint: ruff, the import layers and mypy (pyproject's [tool.mypy]; the settings
+## import with DEBUG=true).
 lint: $(VENV)/.lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	DEBUG=true $(BIN)/mypy accounts api
 
 format: $(VENV)/.lint
 	$(BIN)/ruff check --fix .
@@ -129,4 +132,4 @@ lock: $(PIP_TOOLS)/bin/pip-compile
 	$(PIP_COMPILE) --output-file requirements-clients.txt requirements-clients.in
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache
