@@ -1,4 +1,24 @@
 from django.apps import AppConfig
+from django.db import connections
+from django.db.models.signals import post_migrate, pre_migrate
+
+
+def _statement_timeout(using, statement):
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+
+
+def _migrate_without_statement_timeout(sender, using, **kwargs):
+    """`migrate` may build indexes on big tables for minutes: DATABASE_STATEMENT_TIMEOUT
+    bounds the web's statements, not a migration's (DATABASE_LOCK_TIMEOUT still holds, so
+    a migration waiting on a busy table fails instead of queueing every request)."""
+    _statement_timeout(using, "SET statement_timeout = 0")
+
+
+def _statement_timeout_back(sender, using, **kwargs):
+    _statement_timeout(using, "RESET statement_timeout")  # the connection's own setting
 
 
 class AccountsConfig(AppConfig):
@@ -17,6 +37,10 @@ class AccountsConfig(AppConfig):
         from accounts.users import profiles, signals
 
         signals.connect()
+        pre_migrate.connect(
+            _migrate_without_statement_timeout, dispatch_uid="kit-migrate-statement-timeout"
+        )
+        post_migrate.connect(_statement_timeout_back, dispatch_uid="kit-migrated-statement-timeout")
         # A saved or deleted user drops its cached /me profile everywhere.
         profiles.connect()
         # Rights changes (staff, superuser, groups, permissions) make access tokens stale.

@@ -75,3 +75,33 @@ def test_a_refresh_runs_on_prepared_statements(sign_in, refresh):
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
     assert any(sql.startswith('UPDATE "accounts_devicesession" SET') for sql in prepared)
+
+
+@pytest.mark.django_db
+def test_every_connection_bounds_lock_waits_and_statements_but_migrate_does_not():
+    """DATABASE_LOCK_TIMEOUT and DATABASE_STATEMENT_TIMEOUT are set on every connection
+    (libpq options); `migrate` lifts the statement bound only (an index build on a big
+    table takes minutes)."""
+    from django.core.management import call_command
+    from django.db.models.signals import pre_migrate
+
+    def bounds():
+        with connections["default"].cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('lock_timeout'), current_setting('statement_timeout')"
+            )
+            return cursor.fetchone()
+
+    during = []
+
+    def record(**kwargs):  # connected after the kit's receiver: runs after it
+        during.append(bounds())
+
+    assert bounds() == ("2s", "10s")
+    pre_migrate.connect(record)
+    try:
+        call_command("migrate", verbosity=0)
+    finally:
+        pre_migrate.disconnect(record)
+    assert set(during) == {("2s", "0")}
+    assert bounds() == ("2s", "10s")
