@@ -158,7 +158,7 @@ if "postgresql" in DATABASES["default"]["ENGINE"]:
     _options["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=2)
     # Server-side bounds (milliseconds, 0 = none): a statement waiting on a row lock
     # (a stuck transaction) or running away fails with 503 instead of holding the request
-    # until gunicorn kills it. Run a long migration with DATABASE_STATEMENT_TIMEOUT=0.
+    # until gunicorn kills it. `migrate` lifts the statement bound for its run (accounts/apps.py).
     _options["options"] = (
         f"-c lock_timeout={env.int('DATABASE_LOCK_TIMEOUT', default=2000)}"
         f" -c statement_timeout={env.int('DATABASE_STATEMENT_TIMEOUT', default=10000)}"
