@@ -70,12 +70,16 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Collection, Iterable
+from typing import Any
 
 import redis
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from redis.backoff import NoBackoff
+from redis.client import PubSub
+from redis.commands.core import Script
 from redis.connection import parse_url
 from redis.retry import Retry
 
@@ -174,14 +178,15 @@ MISS = object()
 class _Process:
     """The view of this process (replaced after a fork)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.member = uuid.uuid4().hex
-        self.entries = {}
+        # key -> (value, monotonic time it expires)
+        self.entries: dict[str, tuple[Any, float]] = {}
         self.messages = 0  # invalidations applied (and (re)subscriptions)
         self.links_lost = 0  # subscriptions that broke (see links_lost())
         self.trusted_until = 0.0
         self.viewing = False  # subscribed to the revocation channel (else nothing is kept)
-        self.thread = None
+        self.thread: threading.Thread | None = None
         self.stop = threading.Event()
         self.lock = threading.Lock()
 
@@ -191,7 +196,7 @@ _process = _Process()
 _publisher_client: dict[str, redis.Redis] = {}
 
 
-def _forget_parent_view():
+def _forget_parent_view() -> None:
     """In a forked child: the parent's view, lease, subscriber (its thread did not survive
     the fork) and Redis connection are not this process's. The one place a fork is
     noticed."""
@@ -203,7 +208,7 @@ def _forget_parent_view():
 os.register_at_fork(after_in_child=_forget_parent_view)
 
 
-def _cache_config():
+def _cache_config() -> dict[str, Any]:
     return settings.CACHES["default"]
 
 
@@ -211,18 +216,18 @@ REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
 
 
 @functools.cache
-def enabled():
+def enabled() -> bool:
     """ACCOUNTS["LOCAL_VIEW"] with Django's Redis cache (read once: asked every request)."""
     return kit_settings.LOCAL_VIEW and (_cache_config()["BACKEND"] == REDIS_BACKEND)
 
 
 @receiver(setting_changed)
-def _settings_changed(*, setting, **kwargs):
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
     if setting in ("ACCOUNTS", "CACHES"):
         enabled.cache_clear()
 
 
-def _names():
+def _names() -> dict[str, str]:
     # Channels span every database of a Redis server: the database number keeps apart
     # deployments (and test runs) that share a server and a key prefix.
     config = _cache_config()
@@ -236,7 +241,7 @@ def _names():
     }
 
 
-def _client(name=None):
+def _client(name: str | None = None) -> redis.Redis:
     # No silent retry: a reconnected subscription may have missed messages, so a broken
     # link must surface as an error (the view is then distrusted and emptied).
     return redis.Redis.from_url(
@@ -251,7 +256,7 @@ def _client(name=None):
 # --- request path --------------------------------------------------------------------------
 
 
-def _current():
+def _current() -> _Process:
     """This process's view, its subscriber thread (re)started if it is not running."""
     process = _process
     thread = process.thread
@@ -269,7 +274,7 @@ def _current():
     return process
 
 
-def trusted():
+def trusted() -> bool:
     """True while this process is a member whose subscription is proven alive (its lease
     holds).
 
@@ -283,7 +288,7 @@ def trusted():
     return time.monotonic() < _current().trusted_until
 
 
-def get(key):
+def get(key: str) -> Any:
     """The value of `key` in the view, or MISS (also when the view cannot be trusted)."""
     if not trusted():
         return MISS
@@ -293,7 +298,7 @@ def get(key):
     return entry[0]
 
 
-def links_lost():
+def links_lost() -> int:
     """How many times this process's subscription broke: Redis restarted (with or without
     its data) or the network failed, so the cache may have missed a write meanwhile
     (accounts.revocation.state repairs it before trusting it again). The subscriber has no
@@ -301,12 +306,12 @@ def links_lost():
     return _process.links_lost
 
 
-def messages_seen():
+def messages_seen() -> int | None:
     """Read before a fill's Redis/database read; pass to `store`."""
     return _current().messages if enabled() else None
 
 
-def store(key, value, seen):
+def store(key: str, value: Any, seen: int | None) -> None:
     """Keep `value` unless an invalidation arrived since `messages_seen()` returned `seen`
     (or this process holds no place among the members: it would never be trusted)."""
     process = _process
@@ -319,14 +324,14 @@ def store(key, value, seen):
         process.entries.pop(key, None)
 
 
-def clear(process=None):
+def clear(process: _Process | None = None) -> None:
     """Empty this process's view (tests, `cache.clear()`)."""
     process = process or _process
     process.messages += 1
     process.entries.clear()
 
 
-def drop_here(keys):
+def drop_here(keys: Iterable[str]) -> None:
     """Drop `keys` from this process's view at once (a revocation still in its
     transaction: this process reads the database until `invalidate` runs on commit)."""
     process = _process
@@ -338,7 +343,7 @@ def drop_here(keys):
 # --- subscriber thread ------------------------------------------------------------------
 
 
-def _apply(process, message, ack, names):
+def _apply(process: _Process, message: bytes, ack: Script, names: dict[str, str]) -> None:
     data = json.loads(message)
     process.messages += 1
     if data.get("all"):
@@ -352,7 +357,7 @@ def _apply(process, message, ack, names):
     )
 
 
-def _subscribe(process, stop):
+def _subscribe(process: _Process, stop: threading.Event) -> None:
     """Run until `stop` (this thread's own event: a thread that outlived its stop() never
     serves a later subscriber's): (re)connect, seek a place, heartbeat, apply
     invalidations; never trust a broken link."""
@@ -388,7 +393,15 @@ def _subscribe(process, stop):
                         closable.close()
 
 
-def _member_loop(process, stop, names, private, pubsub, heartbeat, ack):
+def _member_loop(
+    process: _Process,
+    stop: threading.Event,
+    names: dict[str, str],
+    private: str,
+    pubsub: PubSub,
+    heartbeat: Script,
+    ack: Script,
+) -> None:
     """One connection's life; returns to reconnect afresh (a place lost while it slept)."""
     asked = joined = False
     sent: dict[str, float] = {}  # token -> when it was sent
@@ -440,7 +453,7 @@ def _member_loop(process, stop, names, private, pubsub, heartbeat, ack):
             _apply(process, message["data"], ack, names)
 
 
-def stop():
+def stop() -> None:
     """Stop this process's subscriber and leave the members (tests, process exit), so no
     revoker waits for its lease."""
     process = _process
@@ -464,7 +477,7 @@ atexit.register(stop)
 # --- revocations --------------------------------------------------------------------------
 
 
-def invalidate(keys=None):
+def invalidate(keys: Collection[str] | None = None) -> None:
     """Drop `keys` (None: everything) from every process's view; return once every member
     has dropped them, or its lease has lapsed."""
     if not enabled():
@@ -514,7 +527,7 @@ def invalidate(keys=None):
             time.sleep(remaining)  # bounded: no lease outlives it
 
 
-def _publisher():
+def _publisher() -> redis.Redis:
     """A client of this process for revocations (not the cache's: not counted per request)."""
     owner = _cache_config()["LOCATION"]
     client = _publisher_client.get(owner)

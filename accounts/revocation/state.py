@@ -151,7 +151,7 @@ def cache_is_shared() -> bool:
 
 
 @receiver(setting_changed)
-def _settings_changed(*, setting, **kwargs):
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
     if setting == "CACHES":
         cache_is_shared.cache_clear()
 
@@ -190,7 +190,7 @@ def cache_unavailable() -> None:
     _breaker_open_until = time.monotonic() + kit_settings.CACHE_BREAKER_SECONDS
 
 
-def _write_missed():
+def _write_missed() -> None:
     """A revocation-state write failed or was skipped: the cache may now hold an entry the
     database contradicts, so it is repaired before it is trusted again."""
     global _cache_down, _errors
@@ -198,7 +198,7 @@ def _write_missed():
     _cache_down = True
 
 
-def note_cache_error(action):
+def note_cache_error(action: str) -> None:
     """A cache call failed: open the breaker and read the database until the cache is
     repaired. Logs one warning when the cache becomes unreachable, not one per request."""
     cache_unavailable()
@@ -211,7 +211,7 @@ def note_cache_error(action):
     _write_missed()
 
 
-def _repair_due():
+def _repair_due() -> bool:
     return _cache_down or _repaired_links != process_view.links_lost()
 
 
@@ -311,7 +311,7 @@ def _repair_soon() -> None:
         _repair_thread.start()
 
 
-def _repair_in_thread():
+def _repair_in_thread() -> None:
     try:
         repair()
     finally:
@@ -329,7 +329,7 @@ def cache_cleared() -> None:
     process_view.clear()
 
 
-def trusted_get(key):
+def trusted_get(key: str) -> Any:
     """The cached value of `key` (None on a miss), or UNTRUSTED when the caller must read
     the database: the cache failed, or it may hold entries older than a revocation that
     could not be written through (then a repair starts in the background), or the breaker
@@ -347,7 +347,7 @@ def trusted_get(key):
     return values.get(key)
 
 
-def view_get(key):
+def view_get(key: str) -> Any:
     """The value of `key` in this process's view (accounts.revocation.process_view), or
     process_view.MISS: also while the cache awaits its repair, as a Redis read would."""
     if _repair_due():
@@ -396,7 +396,7 @@ def read_through(
     return value
 
 
-def _write(method, key, value, timeout):
+def _write(method: Callable[[str, Any, int], object], key: str, value: Any, timeout: int) -> None:
     if not cache_available():
         _write_missed()
         return
@@ -429,7 +429,7 @@ def mark_revoked(kind: Kind, revoked: Mapping[Any, Any]) -> None:
     _delete_many(keys)
     process_view.drop_here(keys)
 
-    def _set_revoked():
+    def _set_revoked() -> None:
         by_timeout: dict[int, dict[str, Any]] = {}
         for key, value in entries.items():
             by_timeout.setdefault(kind.timeout(value), {})[key] = value
@@ -457,7 +457,7 @@ def forget(kind: Kind, idents: Iterable[Any]) -> None:
     if not keys:
         return
 
-    def _delete_everywhere():
+    def _delete_everywhere() -> None:
         _delete_many(keys)
         process_view.invalidate(keys)
 
@@ -466,7 +466,7 @@ def forget(kind: Kind, idents: Iterable[Any]) -> None:
     transaction.on_commit(_delete_everywhere)
 
 
-def _delete_many(keys):
+def _delete_many(keys: list[str]) -> None:
     if not cache_available():
         _write_missed()
         return
