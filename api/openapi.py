@@ -18,6 +18,7 @@ repeats them and a generated client (docs/clients.md) needs no workaround:
 """
 
 import re
+from collections.abc import Iterable, Mapping
 from copy import deepcopy
 from typing import Any
 
@@ -29,7 +30,7 @@ class BearerAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "api.authentication.BearerAuthentication"
     name = "Bearer"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
         return {
             "type": "http",
             "scheme": "bearer",
@@ -42,7 +43,7 @@ class SessionAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "api.authentication.SessionAuthentication"
     name = "Session"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
         return {
             "type": "apiKey",
             "in": "cookie",
@@ -56,7 +57,7 @@ class CookieAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "api.authentication.CookieAuthentication"
     name = "AccessCookie"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
         return {
             "type": "apiKey",
             "in": "cookie",
@@ -71,7 +72,12 @@ class CookieAuthenticationScheme(OpenApiAuthenticationExtension):
 _REF = "#/components/schemas/"
 
 
-def _error_schema(description, codes=None, required=(), **extra_properties):
+def _error_schema(
+    description: str,
+    codes: Iterable[str] | None = None,
+    required: Iterable[str] = (),
+    **extra_properties: Any,
+) -> dict[str, Any]:
     code: dict[str, Any] = {
         "type": "string",
         "description": "Stable error code; clients branch on it.",
@@ -152,7 +158,7 @@ SCHEMA_OF_CODE = {
 _CODES = re.compile(r"^`code`: ((?:`\w+`(?:, )?)+)")
 
 
-def error(codes, detail=""):
+def error(codes: Iterable[str], detail: str = "") -> OpenApiResponse:
     """A documented error response: `codes` is the list of `code` values it may carry
     (the hook gives it the schema those codes have); `detail` says more."""
     description = "`code`: " + ", ".join(f"`{c}`" for c in codes)
@@ -161,7 +167,7 @@ def error(codes, detail=""):
     return OpenApiResponse({"$ref": _REF + "Error"}, description=description)
 
 
-def codes_of(response):
+def codes_of(response: Mapping[str, Any]) -> list[str]:
     """The `code` values a response of the schema declares (what `error()` wrote)."""
     match = _CODES.match(response.get("description", ""))
     return re.findall(r"`(\w+)`", match.group(1)) if match else []
@@ -176,7 +182,7 @@ NO_DATABASE = {"x-no-database": True}
 SET_COOKIE = "Set-Cookie"
 
 
-def set_cookie_header(description, statuses):
+def set_cookie_header(description: str, statuses: list[int]) -> OpenApiParameter:
     return OpenApiParameter(
         SET_COOKIE,
         type=str,
@@ -222,12 +228,12 @@ _CONVENTIONS = [
 ]
 
 
-def _camel(operation_id):
+def _camel(operation_id: str) -> str:
     first, *rest = operation_id.split("_")
     return first + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
-def _error_response(codes, description):
+def _error_response(codes: list[str], description: str) -> dict[str, Any]:
     """The response for these codes: one schema, or a oneOf discriminated by `code`."""
     names = list(dict.fromkeys(SCHEMA_OF_CODE.get(code, "Error") for code in codes))
     if len(names) == 1:
@@ -249,12 +255,12 @@ def _error_response(codes, description):
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _describe(codes, detail):
+def _describe(codes: Iterable[str], detail: str) -> str:
     text = "`code`: " + ", ".join(f"`{c}`" for c in codes)
     return f"{text}. {detail}" if detail else text
 
 
-def _finish_responses(method, operation):
+def _finish_responses(method: str, operation: dict[str, Any]) -> None:
     responses = operation["responses"]
     for status, codes, applies in _CONVENTIONS:
         if applies(method, operation):
@@ -272,7 +278,9 @@ def _finish_responses(method, operation):
     operation["responses"] = dict(sorted(responses.items()))
 
 
-def postprocess_schema(result, generator, request, public):
+def postprocess_schema(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
     """SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]: see the module docstring."""
     for methods in result["paths"].values():
         for method, operation in methods.items():
