@@ -60,7 +60,7 @@ DEFAULTS: dict[str, Any] = {
     # Seconds an entry of that view lives.
     "LOCAL_VIEW_TTL": 10,
     # Processes (all instances together) that keep that view; the others read Redis.
-    "LOCAL_VIEW_MAX_PROCESSES": 32,
+    "LOCAL_VIEW_MAX_PROCESSES": 16,
 }
 
 # Accepted types, where the default's own type is not the whole story.

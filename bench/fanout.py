@@ -54,19 +54,24 @@ READY_TIMEOUT = 120.0
 def _spawn(count):
     """Fork `count` subscribers: -> [(pid, member id)], each running until killed."""
     connections.close_all()
+    # No thread of this process may hold a lock while it forks (the child would inherit it
+    # held): its own subscriber stops first and restarts after.
+    process_view.stop()
     children = []
     for _ in range(count):
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(read_end)
-            signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+            # The default action ends the process whichever thread the signal reaches.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             process_view.messages_seen()  # starts the subscriber thread
             os.write(write_end, process_view._current().member.encode())
             while True:
-                time.sleep(3600)  # the subscriber thread works; SIGTERM ends it
+                time.sleep(3600)  # the subscriber thread works; SIGTERM ends the process
         os.close(write_end)
         children.append((pid, read_end))
+    process_view.messages_seen()
     return [(pid, os.read(fd, 64).decode()) for pid, fd in children]
 
 

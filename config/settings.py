@@ -466,7 +466,7 @@ ACCOUNTS = {
     "LOCAL_VIEW_TTL": env.int("ACCOUNTS_LOCAL_VIEW_TTL", default=10),
     # At most this many processes (all instances together) keep that view, so a revocation
     # waits for at most this many acknowledgements; the others read Redis (docs/scaling.md).
-    "LOCAL_VIEW_MAX_PROCESSES": env.int("ACCOUNTS_LOCAL_VIEW_MAX_PROCESSES", default=32),
+    "LOCAL_VIEW_MAX_PROCESSES": env.int("ACCOUNTS_LOCAL_VIEW_MAX_PROCESSES", default=16),
 }
 
 # Secret of the API-key hashes, apart from SECRET_KEY so rotating that voids no key.
