@@ -81,6 +81,11 @@ class RequestIDMiddleware:
         return response
 
 
+# Set while the filter reads the session: a session that fails to decode logs a warning
+# from inside its own load, which must not make the filter load it again (a recursion).
+_reading_session: ContextVar[bool] = ContextVar("kit_log_reading_session", default=False)
+
+
 def _user_id(request):
     """The signed-in user's id if it is known without a query: a user DRF authenticated,
     or the id in a browser session that has already been read."""
@@ -88,9 +93,13 @@ def _user_id(request):
     if user is not None and type(user) is not SimpleLazyObject:
         return user.pk if user.is_authenticated else None
     session = getattr(request, "session", None)
-    if session is not None and session.accessed:
+    if session is None or not session.accessed or _reading_session.get():
+        return None
+    reading = _reading_session.set(True)
+    try:
         return session.get(SESSION_KEY)
-    return None
+    finally:
+        _reading_session.reset(reading)
 
 
 class RequestContextFilter(logging.Filter):
