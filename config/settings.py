@@ -292,8 +292,10 @@ EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
 EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
 EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
-# filemail:///absolute/dir writes each e-mail to a file there (django-environ's scheme).
-EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH")
+# filemail:///absolute/dir writes each e-mail to a file there (django-environ's scheme,
+# which drops the path's leading slash: the URL's path is absolute).
+_email_file_path = (_email.get("EMAIL_FILE_PATH") or "").lstrip("/")
+EMAIL_FILE_PATH = f"/{_email_file_path}" if _email_file_path else None
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
 
 # ---------------------------------------------------------------------------------------
