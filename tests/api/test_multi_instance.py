@@ -216,9 +216,7 @@ def _worker_pid(base):
     raise AssertionError(f"no gunicorn master for {base}")
 
 
-def test_a_worker_frozen_during_a_revocation_refuses_the_token_when_it_wakes(
-    instances, make_user
-):
+def test_a_worker_frozen_during_a_revocation_refuses_the_token_when_it_wakes(instances, make_user):
     """Issue 21: the revocation waits for the frozen worker's lease at most, and the
     worker, woken, distrusts its view until it has caught up."""
     a, b = instances
