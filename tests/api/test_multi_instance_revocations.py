@@ -149,7 +149,8 @@ def _close(sock):
 @pytest.fixture
 def redis_relay(settings):
     """The instances (started after this fixture) reach Redis through a relay the test cuts."""
-    location = settings.CACHES["default"]["LOCATION"]
+    original = settings.CACHES
+    location = original["default"]["LOCATION"]
     host_port, _, db = location.removeprefix("redis://").partition("/")
     host, _, port = host_port.partition(":")
     relay = RedisRelay((host, int(port or 6379)))
@@ -161,6 +162,7 @@ def redis_relay(settings):
         },
     }
     yield relay
+    settings.CACHES = original  # before the relay goes: the cache is cleared after the test
     relay.cut()
 
 
