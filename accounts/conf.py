@@ -61,6 +61,16 @@ DEFAULTS: dict[str, Any] = {
     "LOCAL_VIEW_TTL": 10,
     # Processes (all instances together) that keep that view; the others read Redis.
     "LOCAL_VIEW_MAX_PROCESSES": 16,
+    # Staff enrol a second factor before they reach /admin/ (config/settings.py: true
+    # unless DEBUG).
+    "MFA_REQUIRED_FOR_STAFF": True,
+    # Seconds an `mfa_token` and a WebAuthn challenge stay valid.
+    "MFA_TOKEN_SECONDS": 300,
+    # The WebAuthn relying party id ("" = the request's host).
+    "WEBAUTHN_RP_ID": "",
+    # Origins whose passkey answers are accepted, comma-separated ("" = https:// + the
+    # relying party id).
+    "WEBAUTHN_ORIGINS": "",
 }
 
 # Accepted types, where the default's own type is not the whole story.
@@ -100,6 +110,10 @@ class KitSettings:
     LOCAL_VIEW: bool
     LOCAL_VIEW_TTL: int
     LOCAL_VIEW_MAX_PROCESSES: int
+    MFA_REQUIRED_FOR_STAFF: bool
+    MFA_TOKEN_SECONDS: int
+    WEBAUTHN_RP_ID: str
+    WEBAUTHN_ORIGINS: str
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when `name` is not (yet) an instance attribute.

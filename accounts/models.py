@@ -151,6 +151,11 @@ def session_max_age() -> timedelta:
     return timedelta(seconds=kit_settings.SESSION_MAX_AGE)
 
 
+def password_amr() -> list[str]:
+    """The `amr` of a password sign-in (and of the sessions opened before `amr` existed)."""
+    return ["pwd"]
+
+
 class DeviceSession(models.Model):
     """One signed-in device of one user; every JWT pair belongs to exactly one.
 
@@ -174,6 +179,7 @@ class DeviceSession(models.Model):
         REFRESH_REUSED = "refresh_reused", "Refresh token reused"
         DEVICE_LIMIT = "device_limit", "Evicted by the device limit"
         REPLACED = "replaced", "Replaced by a new sign-in on the device"
+        MFA_RESET = "mfa_reset", "Second factors reset by an administrator"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
@@ -193,6 +199,9 @@ class DeviceSession(models.Model):
     refresh_expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoke_reason = models.CharField(max_length=32, choices=RevokeReason.choices, blank=True)
+    # How the user signed in (RFC 8176 method references): the access tokens' `amr`, kept
+    # by every refresh of the session.
+    amr = models.JSONField(default=password_amr)
 
     class Meta:
         ordering = ["-last_used_at"]
@@ -269,6 +278,12 @@ class AuthEvent(models.Model):
         API_KEY_CREATED = "api_key_created", "API key created"
         API_KEY_REVOKED = "api_key_revoked", "API key revoked"
         API_KEY_REFUSED = "api_key_refused", "API key refused"
+        MFA_FAILED = "mfa_failed", "Second factor refused"
+        MFA_FACTOR_ADDED = "mfa_factor_added", "Second factor added"
+        MFA_FACTOR_REMOVED = "mfa_factor_removed", "Second factor removed"
+        MFA_RECOVERY_CODE_USED = "mfa_recovery_code_used", "Recovery code used"
+        MFA_RECOVERY_CODES_RENEWED = "mfa_recovery_codes_renewed", "Recovery codes renewed"
+        MFA_RESET = "mfa_reset", "Second factors reset by an administrator"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -433,3 +448,62 @@ class BrowserSession(AbstractBaseSession):
         from accounts.web.session_store import SessionStore
 
         return SessionStore
+
+
+class MfaChallenge(models.Model):
+    """A short-lived, single-use step of a multi-factor flow, named by a random token whose
+    hash alone is stored: the `mfa_token` between a password and its second factor, a
+    WebAuthn challenge (sign-in or registration), a TOTP secret waiting for its first code.
+
+    Used once: the step that consumes it sets `used_at` with a conditional UPDATE
+    (0 rows = already used or expired), so two workers cannot both take it.
+    """
+
+    class Kind(models.TextChoices):
+        SIGN_IN = "sign_in", "Second factor of a sign-in"
+        PASSKEY_SIGN_IN = "passkey_sign_in", "Passkey sign-in"
+        PASSKEY_REGISTRATION = "passkey_registration", "Passkey registration"
+        TOTP_SETUP = "totp_setup", "TOTP secret awaiting its first code"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="mfa_challenges",
+    )
+    # SHA-256 of the token handed to the client; never the token itself.
+    token_hash = models.CharField(max_length=64, unique=True)
+    # The step's state: device fields of the first step, a WebAuthn state, an encrypted
+    # pending secret. Never a password or a plaintext secret.
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "kind"], name="mfachal_user_kind_idx")]
+
+    def __str__(self):
+        return f"{self.kind} ({self.user_id})"
+
+
+class TotpCodeUse(models.Model):
+    """A TOTP time step a user's code was accepted for: the unique pair refuses the same
+    step twice, on every worker and instance (RFC 6238 section 5.2)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp_code_uses"
+    )
+    step = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "step"], name="totpuse_one_per_step")
+        ]
+
+    def __str__(self):
+        return f"{self.user_id}@{self.step}"

@@ -69,6 +69,11 @@ INSTALLED_APPS = [
     # whichever TASKS_BACKEND is chosen (so switching needs no new migration).
     "django_tasks",
     "django_tasks_db",
+    # django-allauth: its account flows and its store of second factors (allauth.mfa's
+    # Authenticator: TOTP, recovery codes, WebAuthn), shared by the pages and the API.
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     # The kit
     "accounts",
     "api",
@@ -103,6 +108,8 @@ MIDDLEWARE = [
     "accounts.security.lockout.LockoutMiddleware",
     "config.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # django-allauth's request context (its flows read the request being served).
+    "allauth.account.middleware.AccountMiddleware",
 ]
 if DEBUG:
     # With DEBUG, Django answers an unknown URL with its technical HTML page (handler404
@@ -471,7 +478,26 @@ ACCOUNTS = {
     # At most this many processes (all instances together) keep that view, so a revocation
     # waits for at most this many acknowledgements; the others read Redis (docs/scaling.md).
     "LOCAL_VIEW_MAX_PROCESSES": env.int("ACCOUNTS_LOCAL_VIEW_MAX_PROCESSES", default=16),
+    # Staff enrol a second factor before they reach /admin/ (accounts/mfa).
+    "MFA_REQUIRED_FOR_STAFF": env.bool("ACCOUNTS_MFA_REQUIRED_FOR_STAFF", default=not DEBUG),
+    # Seconds an `mfa_token` (between the password and the second factor) and a WebAuthn
+    # challenge stay valid.
+    "MFA_TOKEN_SECONDS": env.int("ACCOUNTS_MFA_TOKEN_SECONDS", default=300),
+    # The WebAuthn relying party ("" = the request's host) and the origins whose passkey
+    # answers are accepted, comma-separated ("" = https:// + that host).
+    "WEBAUTHN_RP_ID": env.str("WEBAUTHN_RP_ID", default=""),
+    "WEBAUTHN_ORIGINS": env.str("WEBAUTHN_ORIGINS", default=""),
 }
+
+# django-allauth's second factors (allauth.mfa): the kit keeps device sessions, lockouts and
+# the audit trail on top (accounts/mfa). TOTP as authenticator apps expect it: 6 digits,
+# 30 s, SHA-1, no tolerance beyond the current step.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_RECOVERY_CODE_COUNT = 10
+MFA_TOTP_PERIOD = 30
+MFA_TOTP_DIGITS = 6
+MFA_TOTP_TOLERANCE = 0
 
 # Secret of the API-key hashes, apart from SECRET_KEY so rotating that voids no key.
 API_KEY_HASH_SECRET = env.str("API_KEY_HASH_SECRET", default="") or f"api-key:{SECRET_KEY}"

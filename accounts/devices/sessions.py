@@ -183,8 +183,12 @@ def sign_in(
     device_id: str | None = None,
     device_name: str = "",
     revoke_device_id: uuid.UUID | str | None = None,
+    amr: Sequence[str] = ("pwd",),
 ) -> tuple[DeviceSession, TokenPair]:
     """Open a device session for an authenticated `user`: -> (session, TokenPair).
+
+    `amr` names how the user proved who they are (RFC 8176: "pwd", "otp", "hwk", "mfa",
+    ...); the session keeps it and every access token it issues carries it.
 
     One transaction holding the user's row lock, so concurrent sign-ins queue and the
     device limit holds. The same `device_id` replaces its old session; `revoke_device_id`
@@ -235,6 +239,7 @@ def sign_in(
                 created_at=now,
                 last_used_at=now,
                 refresh_jti=new_jti(),
+                amr=list(amr),
             )
             session.refresh_expires_at = _refresh_expiry(now, now)
             session.save(force_insert=True)

@@ -99,6 +99,8 @@ class DeviceAccessToken(_DeviceSessionTokenMixin, AccessToken):
                 "is_staff": bool(user.is_staff),
                 "is_superuser": bool(user.is_superuser),
                 RIGHTS_VERSION_CLAIM: user.rights_version,
+                # How the user signed in (RFC 8176), kept by every refresh of the session.
+                "amr": list(session.amr),
             }
         )
         ip_hash = client_ip_hash(session.ip_address)

@@ -1,0 +1,45 @@
+"""What every change of a user's second factors leaves behind: one audit event, and an
+e-mail to the user sent after the response (accounts.mfa.tasks), so a factor added or
+removed behind the user's back does not go unnoticed."""
+
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+
+from accounts.mfa import tasks
+from accounts.models import AuthEvent, User
+from accounts.security.audit import record_event
+
+# The audit kinds a user is told about by e-mail (a refused code is audited, not mailed).
+MAILED = frozenset(
+    {
+        AuthEvent.Kind.MFA_FACTOR_ADDED,
+        AuthEvent.Kind.MFA_FACTOR_REMOVED,
+        AuthEvent.Kind.MFA_RECOVERY_CODE_USED,
+        AuthEvent.Kind.MFA_RECOVERY_CODES_RENEWED,
+        AuthEvent.Kind.MFA_RESET,
+    }
+)
+
+
+def mfa_change_record(
+    *,
+    user: User,
+    kind: AuthEvent.Kind,
+    request: HttpRequest | None,
+    factor: str = "",
+    actor: str = "",
+    **detail: Any,
+) -> None:
+    """Audit `kind` for `user` (with `factor`: "totp", "recovery_codes", "webauthn") and,
+    for the kinds in MAILED, e-mail the user once the transaction commits."""
+    if factor:
+        detail["factor"] = factor
+    record_event(kind, request=request, user=user, actor=actor, **detail)
+    if kind in MAILED and user.email:
+        transaction.on_commit(
+            lambda: tasks.send_mfa_notice_mail.enqueue(
+                user_id=user.pk, kind=str(kind), factor=factor
+            )
+        )
