@@ -288,19 +288,20 @@ class Credentials:
         headers = {"X-Forwarded-For": LOCKED_OUT_CLIENT}
         right = {"username": "bench-locked", "password": self.password, "device_id": "locked"}
         wrong = {**right, "password": self.password + "-wrong"}
-        # With the local-memory cache every worker counts its own failures: go on until
-        # several answers in a row are 429, so whichever worker wrk reaches is locked.
-        # One wrong password per worker after each answer that is not 429: should the
-        # workers take the connections in turns, one alone would always reach the same.
+        # A right password before the lockout clears the failures, so the probe sends only
+        # wrong ones until the right one is refused. With the local-memory cache every
+        # worker counts its own failures: go on until several answers in a row are 429, so
+        # whichever worker wrk reaches is locked.
         attempts, in_a_row = (LOGIN_FAILURE_LIMIT + 2) * WORKERS * 2, 0
         for _ in range(attempts):
+            status, _ = self._post("/api/v1/auth/token/", wrong, headers)
+            if status != 429:
+                in_a_row = 0
+                continue
             status, _ = self._post("/api/v1/auth/token/", right, headers)
             in_a_row = in_a_row + 1 if status == 429 else 0
             if in_a_row >= 2 * WORKERS:
                 return Load(headers=headers)
-            if status != 429:
-                for _ in range(WORKERS):
-                    self._post("/api/v1/auth/token/", wrong, headers)
         raise EndpointBrokenError(f"no steady 429 after {attempts} sign-in attempts")
 
 
