@@ -18,6 +18,7 @@ LockedOutError are their names here). `request` is a Django HttpRequest or DRF's
 """
 
 import uuid
+from collections.abc import Sequence
 from typing import Any, Final, Literal, NamedTuple, overload
 
 from asgiref.sync import sync_to_async
@@ -39,6 +40,8 @@ from accounts.models import DeviceSession, User
 SESSION: Final = "session"
 JWT: Final = "jwt"
 BACKENDS = (SESSION, JWT)
+# The browser session's key holding how its user signed in (the `amr` of a "session" login).
+SESSION_AMR_KEY: Final = "accounts_amr"
 
 
 # Sign-in refused: unknown user, inactive user, wrong password, or a bad `login()` call.
@@ -134,6 +137,7 @@ def login(
     device_id: str | None = None,
     device_name: str = "",
     revoke_device_id: str | None = None,
+    amr: Sequence[str] = ("pwd",),
 ) -> DeviceLogin: ...
 
 
@@ -148,6 +152,7 @@ def login(
     device_id: str | None = None,
     device_name: str = "",
     revoke_device_id: str | None = None,
+    amr: Sequence[str] = ("pwd",),
 ) -> DeviceLogin | None: ...
 
 
@@ -161,6 +166,7 @@ def login(
     device_id: str | None = None,
     device_name: str = "",
     revoke_device_id: str | None = None,
+    amr: Sequence[str] = ("pwd",),
 ) -> DeviceLogin | None:
     """Sign in `user` (or the user with `user_id`: exactly one of them).
 
@@ -169,13 +175,17 @@ def login(
     replacement of the same `device_id`); returns DeviceLogin(device, pair). With
     `response=`, the cookie transport: the device id comes from the browser's `device_id`
     cookie (made and set on `response` the first time), and the tokens are set as the
-    HttpOnly cookies on `response` instead of being meant for a body.
+    HttpOnly cookies on `response` instead of being meant for a body. `amr` (RFC 8176)
+    says how the user proved who they are ("pwd"; ["pwd", "otp", "mfa"] after a second
+    factor): the device session keeps it and its access tokens carry it, or the browser
+    session keeps it under SESSION_AMR_KEY ("session"; session_amr reads it).
     """
     name = _backend(backend)
     user = _resolve_user(user, user_id)
     if name == SESSION:
         backend_path = getattr(user, "backend", None) or settings.AUTHENTICATION_BACKENDS[0]
         django_auth.login(request, user, backend=backend_path)
+        request.session[SESSION_AMR_KEY] = list(amr)
         return None
     if response is not None and device_id is None:
         device_id = cookies.browser_device_id(request)
@@ -188,6 +198,7 @@ def login(
         device_id=device_id,
         device_name=device_name,
         revoke_device_id=revoke_device_id,
+        amr=amr,
     )
     if response is not None:
         cookies.set_token_cookies(response, pair)
@@ -195,6 +206,13 @@ def login(
 
 
 # --- who is signed in -------------------------------------------------------------------
+
+
+def session_amr(request: HttpRequest) -> list[str]:
+    """How the user of the request's browser session signed in ([] for none recorded)."""
+    session = getattr(request, "session", None)
+    amr = session.get(SESSION_AMR_KEY) if session is not None else None
+    return [str(m) for m in amr] if isinstance(amr, list) else []
 
 
 def _bearer_token(request: HttpRequest) -> str | None:
@@ -303,4 +321,5 @@ __all__ = [
     "get_user_id",
     "login",
     "logout",
+    "session_amr",
 ]

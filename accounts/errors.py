@@ -131,6 +131,37 @@ class ApiKeyThrottled(Throttled, ApiKeyInvalid):
     default_detail = "Too many failed API keys from this address; try again later."
 
 
+class MfaRequired(AccountsError):
+    """The password was right and the account has a second factor: no session yet. The
+    client finishes the sign-in with `mfa_token` and a code of one of `methods`."""
+
+    code = "mfa_required"
+    default_detail = "A second factor is required to finish signing in."
+
+    def __init__(self, mfa_token: str, methods: list[str], detail: str | None = None) -> None:
+        super().__init__(detail)
+        self.mfa_token = mfa_token
+        self.methods = methods
+
+    @property
+    def extras(self) -> dict[str, Any]:
+        return {"mfa_token": self.mfa_token, "methods": self.methods}
+
+
+class MfaInvalid(AccountsError):
+    """A wrong, replayed or used second-factor code (counted as a failed sign-in)."""
+
+    code = "mfa_invalid"
+    default_detail = "The code is wrong or was already used."
+
+
+class MfaTokenInvalid(AccountsError):
+    """An `mfa_token` (or another multi-factor step's token) unknown, expired or used."""
+
+    code = "mfa_token_invalid"
+    default_detail = "This sign-in step is unknown, expired or already used; sign in again."
+
+
 __all__ = [
     "AccountsError",
     "ApiKeyInvalid",
@@ -139,6 +170,9 @@ __all__ = [
     "DeviceMismatch",
     "InvalidCredentials",
     "LockedOut",
+    "MfaInvalid",
+    "MfaRequired",
+    "MfaTokenInvalid",
     "NotFound",
     "RefreshReused",
     "SessionRevoked",

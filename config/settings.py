@@ -498,6 +498,9 @@ MFA_RECOVERY_CODE_COUNT = 10
 MFA_TOTP_PERIOD = 30
 MFA_TOTP_DIGITS = 6
 MFA_TOTP_TOLERANCE = 0
+# The TOTP secret and the recovery-code seed are stored encrypted (AES-GCM, a key derived
+# from SECRET_KEY, SECRET_KEY_FALLBACKS tried on decrypt): accounts/mfa/adapter.py.
+MFA_ADAPTER = "accounts.mfa.adapter.KitMfaAdapter"
 
 # Secret of the API-key hashes, apart from SECRET_KEY so rotating that voids no key.
 API_KEY_HASH_SECRET = env.str("API_KEY_HASH_SECRET", default="") or f"api-key:{SECRET_KEY}"

@@ -291,3 +291,50 @@ def jwt_config(settings):
         return get_token_backend()
 
     return configure
+
+
+# ---------------------------------------------------------------------------------------
+# Second factors (accounts/mfa)
+# ---------------------------------------------------------------------------------------
+class MfaClock:
+    """The wall clock of the MFA tests: what django.utils.timezone.now (challenge expiry)
+    and allauth's TOTP time steps read. It starts one second into a fresh 30-second step,
+    so a test's codes stay in one step until it advances the clock."""
+
+    PERIOD = 30
+
+    def __init__(self) -> None:
+        import time
+
+        self.now = float(int(time.time()) // self.PERIOD * self.PERIOD + 1)
+
+    def time(self) -> float:
+        return self.now
+
+    def datetime(self):
+        from datetime import UTC, datetime
+
+        return datetime.fromtimestamp(self.now, tz=UTC)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def step(self) -> int:
+        return int(self.now) // self.PERIOD
+
+    def code(self, secret: str, *, steps: int = 0) -> str:
+        """The TOTP code of `secret` for the current step (+ `steps`)."""
+        from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+        return format_hotp_value(hotp_value(secret, self.step() + steps))
+
+
+@pytest.fixture
+def mfa_clock(monkeypatch):
+    """A fake clock for expiries and TOTP steps: mfa_clock.advance(s), mfa_clock.code(secret)."""
+    from types import SimpleNamespace
+
+    clock = MfaClock()
+    monkeypatch.setattr("django.utils.timezone.now", clock.datetime)
+    monkeypatch.setattr("allauth.mfa.totp.internal.auth.time", SimpleNamespace(time=clock.time))
+    return clock
