@@ -1,7 +1,11 @@
+from allauth.mfa.models import Authenticator
 from django.contrib import admin, messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
@@ -9,6 +13,7 @@ from accounts.admin import device_sessions as device_sessions_admin
 from accounts.admin.base import KitModelAdmin, may_act_on, may_revoke_sessions, refuse_superusers
 from accounts.admin.device_sessions import DeviceSessionInline, Reason
 from accounts.devices import sessions
+from accounts.mfa.reset import mfa_factors_reset
 from accounts.models import User
 
 
@@ -21,7 +26,7 @@ class UserAdmin(KitModelAdmin, DjangoUserAdmin):
     list_filter = ("is_active", "is_staff", "is_superuser", "groups")
     search_fields = ("username", "email", "first_name", "last_name")
     inlines = [DeviceSessionInline]
-    actions = ["revoke_all_sessions"]
+    actions = ["revoke_all_sessions", "reset_second_factors"]
 
     def has_change_permission(self, request, obj=None):
         # Also guards Django's set-password view (<id>/password/).
@@ -57,6 +62,65 @@ class UserAdmin(KitModelAdmin, DjangoUserAdmin):
             sessions.active_sessions(user).count(),
             device_sessions_admin.LIVE_SESSIONS_SHOWN,
             f"{url}?{urlencode({'user__id__exact': user.pk})}",
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/mfa-reset/",
+                self.admin_site.admin_view(self.mfa_reset_view),
+                name="accounts_user_mfa_reset",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _reset(self, request, users):
+        """The reset (accounts.mfa.reset), the admin kept signed in when among `users`."""
+        revoked = mfa_factors_reset(users=users, actor=request.user.get_username(), request=request)
+        for user in users:
+            if user.pk == request.user.pk:
+                user.refresh_from_db(fields=["sessions_version"])
+                update_session_auth_hash(request, user)
+        return revoked
+
+    def mfa_reset_view(self, request, object_id):
+        """The "Reset second factors" button of a user's page: a confirmation page (GET),
+        the reset (POST, CSRF-checked by the admin site)."""
+        user = self.get_object(request, object_id)
+        if user is None:
+            raise Http404("No such user.")
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        if request.method == "POST":
+            revoked = self._reset(request, [user])
+            self.message_user(
+                request,
+                f"The second factors of {user.get_username()} were reset; "
+                f"{revoked} device session(s) revoked.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reset second factors",
+            "opts": self.opts,
+            "original": user,
+            "factors": Authenticator.objects.filter(user=user).order_by("type"),
+        }
+        return TemplateResponse(request, "admin/accounts/user/mfa_reset.html", context)
+
+    @admin.action(description="Reset second factors", permissions=["change"])
+    def reset_second_factors(self, request, queryset):
+        """For every selected user at once (accounts.mfa.reset.mfa_factors_reset)."""
+        users = list(queryset)
+        if refuse_superusers(self, request, users):
+            return
+        revoked = self._reset(request, users)
+        self.message_user(
+            request,
+            f"Reset the second factors of {len(users)} user(s); "
+            f"{revoked} device session(s) revoked.",
+            messages.SUCCESS,
         )
 
     @admin.action(description="Revoke all sessions", permissions=["revoke_sessions"])

@@ -24,3 +24,19 @@ def make_session(db):
         return DeviceSession.objects.create(user=user, **values)
 
     return _make_session
+
+
+@pytest.fixture
+def give_factors(db):
+    """give_factors(user): a TOTP, recovery codes and a passkey row of `user` in allauth's
+    store (their contents do not matter to the admin, which only deletes them)."""
+    from allauth.mfa.models import Authenticator
+
+    def _give_factors(user):
+        Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={})
+        Authenticator.objects.create(user=user, type=Authenticator.Type.RECOVERY_CODES, data={})
+        Authenticator.objects.create(
+            user=user, type=Authenticator.Type.WEBAUTHN, data={"name": "Ada's key"}
+        )
+
+    return _give_factors
