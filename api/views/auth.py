@@ -12,8 +12,8 @@ from rest_framework.views import APIView
 
 from accounts import auth
 from accounts.devices import sessions
-from accounts.devices.tokens import DeviceAccessToken
-from accounts.models import DeviceSession
+from accounts.devices.tokens import DeviceAccessToken, TokenPair
+from accounts.models import DeviceSession, User
 from accounts.security.device_trust import trust_token_issue
 from api.authentication import model_user
 from api.openapi import INVALID, error
@@ -34,6 +34,19 @@ def _validated(serializer_class, request):
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def sign_in_body(*, user: User, session: DeviceSession, pair: TokenPair) -> dict:
+    """The body of a device sign-in (/auth/token/, and every route that ends one the same
+    way): the token pair and the device, with its trust token."""
+    body = pair.as_dict()
+    body["device"] = {
+        "id": str(session.pk),
+        "device_id": session.device_id,
+        "name": session.name,
+        "trust_token": trust_token_issue(user=user),
+    }
+    return body
 
 
 class TokenObtainView(APIView):
@@ -74,14 +87,7 @@ class TokenObtainView(APIView):
             device_name=data.get("device_name", ""),
             revoke_device_id=data.get("revoke_device_id"),
         )
-        body = pair.as_dict()
-        body["device"] = {
-            "id": str(session.pk),
-            "device_id": session.device_id,
-            "name": session.name,
-            "trust_token": trust_token_issue(user=user),
-        }
-        return Response(body)
+        return Response(sign_in_body(user=user, session=session, pair=pair))
 
 
 class TokenRefreshView(APIView):
