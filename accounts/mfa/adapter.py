@@ -11,12 +11,15 @@ voids every enrolled TOTP and recovery code (the users recover through an admin 
 import base64
 import os
 
+from allauth.mfa import app_settings
 from allauth.mfa.adapter import DefaultMFAAdapter
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+
+from accounts.conf import kit_settings
 
 # The prefix of every encrypted value: names the format so a later one can be told apart.
 PREFIX = "kit1:"
@@ -61,6 +64,11 @@ def secret_decrypt(encrypted: str) -> str:
 
 class KitMfaAdapter(DefaultMFAAdapter):
     """allauth.mfa's hooks, encrypting what allauth stores (settings.MFA_ADAPTER)."""
+
+    def get_totp_issuer(self) -> str:
+        """MFA_TOTP_ISSUER, else the kit's ACCOUNTS_SITE_NAME (allauth's default reads the
+        current request's host, which an API call or a task may not have)."""
+        return app_settings.TOTP_ISSUER or kit_settings.SITE_NAME
 
     def encrypt(self, text: str) -> str:
         return secret_encrypt(text)

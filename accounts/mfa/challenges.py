@@ -61,3 +61,10 @@ def challenge_take(*, kind: MfaChallenge.Kind, token: str) -> MfaChallenge:
     if taken != 1:
         raise MfaTokenInvalid()
     return MfaChallenge.objects.select_related("user").get(token_hash=digest)
+
+
+def challenge_release(challenge: MfaChallenge) -> None:
+    """Make a step taken by challenge_take usable again until it expires, for a step whose
+    input was refused but may be retried (a mistyped code). Only the take that used it
+    releases it (its own `used_at`)."""
+    MfaChallenge.objects.filter(pk=challenge.pk, used_at=challenge.used_at).update(used_at=None)
