@@ -162,6 +162,15 @@ class MfaTokenInvalid(AccountsError):
     default_detail = "This sign-in step is unknown, expired or already used; sign in again."
 
 
+class PasskeyInvalid(AccountsError):
+    """A passkey ceremony refused: a credential unknown, malformed, not user-verified, from
+    another origin or relying party, already registered, of a cloned authenticator (sign
+    counter), or a challenge unknown, expired or used: one code for all."""
+
+    code = "passkey_invalid"
+    default_detail = "The passkey was refused."
+
+
 __all__ = [
     "AccountsError",
     "ApiKeyInvalid",
@@ -174,6 +183,7 @@ __all__ = [
     "MfaRequired",
     "MfaTokenInvalid",
     "NotFound",
+    "PasskeyInvalid",
     "RefreshReused",
     "SessionRevoked",
     "Throttled",

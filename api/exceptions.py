@@ -74,6 +74,7 @@ DOMAIN_STATUS: dict[type[domain.AccountsError], int] = {
     domain.NotFound: status.HTTP_404_NOT_FOUND,
     domain.ApiKeyInvalid: status.HTTP_401_UNAUTHORIZED,
     domain.ApiKeyThrottled: status.HTTP_429_TOO_MANY_REQUESTS,
+    domain.PasskeyInvalid: status.HTTP_401_UNAUTHORIZED,
     domain.MfaRequired: status.HTTP_401_UNAUTHORIZED,
     domain.MfaInvalid: status.HTTP_401_UNAUTHORIZED,
     domain.MfaTokenInvalid: status.HTTP_401_UNAUTHORIZED,

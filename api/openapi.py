@@ -204,6 +204,7 @@ TAGS = [
     ("account", "Password change, reset and sign-up."),
     ("me", "The signed-in user."),
     ("devices", "The signed-in user's device sessions."),
+    ("mfa", "The signed-in user's second factors: TOTP, recovery codes, passkeys (docs/mfa.md)."),
     ("service", "Routes for other backends, with an API key (docs/services.md)."),
     ("keys", "The public keys that verify the kit's tokens (docs/signing-keys.md)."),
     ("meta", "Where the API's description lives."),

@@ -3,7 +3,7 @@
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api.views import account, auth, cookies, devices, me, root, service
+from api.views import account, auth, cookies, devices, me, passkeys, root, service
 from api.views.jwks import JWKSView
 
 # The busiest first, the many auth routes grouped under one prefix: Django tries a URL's
@@ -30,6 +30,9 @@ auth_patterns = [
         name="password-reset-confirm",
     ),
     path("signup/", account.SignupView.as_view(), name="signup"),
+    # Passkey sign-in (discoverable credentials)
+    path("passkey/begin/", passkeys.PasskeySignInBeginView.as_view(), name="passkey-begin"),
+    path("passkey/", passkeys.PasskeySignInView.as_view(), name="passkey-sign-in"),
 ]
 
 v1_patterns: list[URLPattern | URLResolver] = [
@@ -51,6 +54,18 @@ v1_patterns: list[URLPattern | URLResolver] = [
     path("auth/", include(auth_patterns)),
     path("devices/", devices.DeviceListView.as_view(), name="devices"),
     path("devices/<uuid:session_id>/", devices.DeviceDetailView.as_view(), name="device-detail"),
+    # Passkey enrolment of the signed-in user
+    path(
+        "mfa/passkeys/begin/",
+        passkeys.PasskeyRegisterBeginView.as_view(),
+        name="mfa-passkeys-begin",
+    ),
+    path("mfa/passkeys/", passkeys.PasskeyListView.as_view(), name="mfa-passkeys"),
+    path(
+        "mfa/passkeys/<int:passkey_id>/",
+        passkeys.PasskeyDetailView.as_view(),
+        name="mfa-passkey-detail",
+    ),
 ]
 
 urlpatterns = [

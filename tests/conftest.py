@@ -338,3 +338,67 @@ def mfa_clock(monkeypatch):
     monkeypatch.setattr("django.utils.timezone.now", clock.datetime)
     monkeypatch.setattr("allauth.mfa.totp.internal.auth.time", SimpleNamespace(time=clock.time))
     return clock
+
+
+# ---------------------------------------------------------------------------------------
+# Passkeys (accounts/mfa/passkeys.py), over HTTP with the software authenticator
+# ---------------------------------------------------------------------------------------
+PASSKEY_BEGIN_URL = "/api/v1/auth/passkey/begin/"
+PASSKEY_SIGN_IN_URL = "/api/v1/auth/passkey/"
+PASSKEYS_BEGIN_URL = "/api/v1/mfa/passkeys/begin/"
+PASSKEYS_URL = "/api/v1/mfa/passkeys/"
+
+
+@pytest.fixture
+def authenticator():
+    """A software passkey authenticator (tests/webauthn_authenticator.py)."""
+    from tests.webauthn_authenticator import SoftwareAuthenticator
+
+    return SoftwareAuthenticator()
+
+
+@pytest.fixture
+def passkey_enrol(db):
+    """passkey_enrol(access, authenticator, name=..., expect=201, **knobs) -> the response
+    of POST /mfa/passkeys/ for the user of `access`, after /mfa/passkeys/begin/; `knobs`
+    go to authenticator.register (user_verified, origin, rp_id, reuse, ...)."""
+
+    def enrol(access, authenticator, *, name="My phone", expect=201, **knobs):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+        begun = client.post(PASSKEYS_BEGIN_URL)
+        assert begun.status_code == 200, begun.content
+        credential = authenticator.register(begun.json()["options"], **knobs)
+        response = client.post(
+            PASSKEYS_URL, {"credential": credential, "name": name}, format="json"
+        )
+        assert response.status_code == expect, response.content
+        return response
+
+    return enrol
+
+
+@pytest.fixture
+def passkey_sign_in(db):
+    """passkey_sign_in(authenticator, expect=200, device_id=..., **knobs) -> the response
+    of POST /auth/passkey/ after /auth/passkey/begin/; `knobs` go to
+    authenticator.sign_in (credential, user_verified, origin, rp_id, counter)."""
+
+    def sign_in(authenticator, *, expect=200, device_id="phone-1", body=None, **knobs):
+        client = APIClient()
+        begun = client.post(PASSKEY_BEGIN_URL).json()
+        credential = authenticator.sign_in(begun["options"], **knobs)
+        response = client.post(
+            PASSKEY_SIGN_IN_URL,
+            {
+                "challenge_token": begun["challenge_token"],
+                "credential": credential,
+                "device_id": device_id,
+                **(body or {}),
+            },
+            format="json",
+        )
+        assert response.status_code == expect, response.content
+        return response
+
+    return sign_in

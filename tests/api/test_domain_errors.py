@@ -25,6 +25,7 @@ CONTRACT_STATUS = {
     "throttled": 429,
     "not_found": 404,
     "api_key_invalid": 401,
+    "passkey_invalid": 401,
 }
 DEVICES = [{"id": "7", "name": "Firefox on Linux", "last_used_at": "2026-01-01T00:00:00Z"}]
 ARGUMENTS = {"retry_after": 42, "devices": DEVICES}

@@ -30,12 +30,12 @@ PLANNED_PREFIXES = (
     "/api/v1/auth/email/",
     "/api/v1/auth/token/mfa/",
     "/api/v1/auth/cookie/login/mfa/",
-    "/api/v1/auth/passkey/",
     "/api/v1/auth/social/",
-    "/api/v1/mfa/",
+    "/api/v1/mfa/totp/",
+    "/api/v1/mfa/recovery-codes/",
     "/api/v1/me/email/",
 )
-PLANNED_METHODS = {("PATCH", "/api/v1/me/"), ("DELETE", "/api/v1/me/")}
+PLANNED_METHODS = {("PATCH", "/api/v1/me/"), ("DELETE", "/api/v1/me/"), ("GET", "/api/v1/mfa/")}
 
 _ROUTE = re.compile(r"(?:^### |`)(GET|POST|PUT|PATCH|DELETE) (/[^\s`]*)`?", re.MULTILINE)
 _STATUS = re.compile(r"(?<![\w./-])([245]\d\d)(?![\w-]|\.\d| s\b| chars| seconds| days)")

@@ -26,6 +26,8 @@ PUBLIC = {
     "confirmPasswordReset",
     "signUp",
     "getJwks",
+    "passkeySignInBegin",
+    "passkeySignIn",
 }
 
 

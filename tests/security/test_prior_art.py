@@ -131,6 +131,8 @@ PUBLIC_ROUTES = {
     "/api/v1/auth/password/reset/": "mails a link to the address's owner",
     "/api/v1/auth/password/reset/confirm/": "the token from the e-mail is the proof",
     "/api/v1/auth/signup/": "creates an account (when sign-up is on)",
+    "/api/v1/auth/passkey/begin/": "starts a passkey sign-in: a challenge, nobody known yet",
+    "/api/v1/auth/passkey/": "passkey sign-in: the signed assertion in the body",
     "/api/schema/": "the OpenAPI schema",
     "/api/docs/": "the interactive API docs",
     "/.well-known/jwks.json": "the public keys that verify access tokens",
