@@ -44,6 +44,7 @@ from fido2.webauthn import (
 from accounts.conf import kit_settings
 from accounts.errors import MfaTokenInvalid, NotFound, PasskeyInvalid
 from accounts.mfa.challenges import challenge_issue, challenge_take, token_hash
+from accounts.mfa.factors import mfa_enabled, recovery_codes_ensure
 from accounts.mfa.notices import mfa_change_record
 from accounts.models import AuthEvent, MfaChallenge, User
 
@@ -111,6 +112,11 @@ def _stored(credential_id: bytes) -> Authenticator | None:
         )
         .first()
     )
+
+
+def _lock(user: User) -> None:
+    """Lock the user's row for this transaction: one factor change of a user at a time."""
+    User.objects.select_for_update().filter(pk=user.pk).first()
 
 
 def _refused(*, user: User, request: HttpRequest, reason: str) -> PasskeyInvalid:
@@ -214,10 +220,11 @@ def passkey_register_complete(
     credential: dict,
     name: str = "",
     challenge_token: str | None = None,
-) -> Authenticator:
-    """Store the passkey of this registration for `user` (PasskeyInvalid for a bad,
-    unverified, non-discoverable or already registered credential, or a challenge not
-    begun by `user`); audited and mailed."""
+) -> tuple[Authenticator, list[str]]:
+    """Store the passkey of this registration for `user`: -> (its row, the recovery codes
+    made with this first factor, [] when the user has a set already; shown once).
+    PasskeyInvalid for a bad, unverified, non-discoverable or already registered
+    credential, or a challenge not begun by `user`. Audited and mailed."""
     try:
         registration = RegistrationResponse.from_dict(credential)
         client_challenge = registration.response.client_data.challenge
@@ -245,10 +252,12 @@ def passkey_register_complete(
         "credProps": {"rk": True},
     }
     with transaction.atomic():
+        _lock(user)
         if _stored(auth_data.credential_data.credential_id) is not None:
             raise PasskeyInvalid("This passkey is already registered.")
         name = " ".join(name.split())[:NAME_MAX_LENGTH] or DEFAULT_NAME
         authenticator = WebAuthn.add(user, name, stored).instance
+        recovery_codes = recovery_codes_ensure(user=user)
         mfa_change_record(
             user=user,
             kind=AuthEvent.Kind.MFA_FACTOR_ADDED,
@@ -256,7 +265,7 @@ def passkey_register_complete(
             factor=FACTOR,
             passkey_id=authenticator.pk,
         )
-    return authenticator
+    return authenticator, recovery_codes
 
 
 # --- the user's passkeys ----------------------------------------------------------------
@@ -283,14 +292,17 @@ def passkeys_list(*, user: User) -> list[dict[str, Any]]:
 
 
 def passkey_remove(*, request: HttpRequest, user: User, passkey_id: int) -> None:
-    """Remove one of `user`'s passkeys (NotFound for another user's or an unknown id);
-    audited and mailed."""
+    """Remove one of `user`'s passkeys (NotFound for another user's or an unknown id); the
+    recovery codes go too when no factor is left (as for TOTP). Audited and mailed."""
     with transaction.atomic():
+        _lock(user)
         deleted, _ = Authenticator.objects.filter(
             pk=passkey_id, user=user, type=Authenticator.Type.WEBAUTHN
         ).delete()
         if not deleted:
             raise NotFound()
+        if not mfa_enabled(user=user):
+            Authenticator.objects.filter(user=user, type=Authenticator.Type.RECOVERY_CODES).delete()
         mfa_change_record(
             user=user,
             kind=AuthEvent.Kind.MFA_FACTOR_REMOVED,

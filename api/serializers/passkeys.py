@@ -57,3 +57,11 @@ class PasskeySerializer(serializers.Serializer):
     name = serializers.CharField()
     created_at = serializers.DateTimeField()
     last_used_at = serializers.DateTimeField(allow_null=True)
+
+
+class PasskeyAddedSerializer(PasskeySerializer):
+    recovery_codes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="With the first factor enrolled: the 10 recovery codes, shown once (store "
+        "them safely); [] when the user already has a set.",
+    )

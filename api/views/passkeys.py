@@ -12,9 +12,9 @@ from accounts.mfa import passkeys
 from api.authentication import model_user
 from api.openapi import INVALID, error
 from api.serializers.passkeys import (
+    PasskeyAddedSerializer,
     PasskeyBeginSerializer,
     PasskeyRegisterSerializer,
-    PasskeySerializer,
     PasskeySignInSerializer,
 )
 from api.serializers.sessions import SignInResponseSerializer
@@ -119,7 +119,7 @@ class PasskeyListView(APIView):
         summary="Register a passkey",
         request=PasskeyRegisterSerializer,
         responses={
-            201: PasskeySerializer,
+            201: PasskeyAddedSerializer,
             400: INVALID,
             401: error([*AUTH_ERRORS, "passkey_invalid"], REFUSED),
             403: error(["csrf_failed"]),
@@ -127,17 +127,15 @@ class PasskeyListView(APIView):
     )
     def post(self, request):
         data = _validated(PasskeyRegisterSerializer, request)
-        authenticator = passkeys.passkey_register_complete(
+        authenticator, recovery_codes = passkeys.passkey_register_complete(
             request=request,
             user=model_user(request.user),
             credential=data["credential"],
             name=data.get("name", ""),
             challenge_token=data.get("challenge_token"),
         )
-        return Response(
-            PasskeySerializer(passkeys.passkey_describe(authenticator)).data,
-            status=status.HTTP_201_CREATED,
-        )
+        body = {**passkeys.passkey_describe(authenticator), "recovery_codes": recovery_codes}
+        return Response(PasskeyAddedSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
 class PasskeyDetailView(APIView):
