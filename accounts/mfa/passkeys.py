@@ -21,6 +21,7 @@ credential audited (MFA_FAILED).
 """
 
 import struct
+from collections.abc import Callable
 from typing import Any
 
 from allauth.mfa.adapter import get_adapter
@@ -81,9 +82,13 @@ def _user_entity(user: User) -> PublicKeyCredentialUserEntity:
     )
 
 
-def _issue(*, kind: MfaChallenge.Kind, user: User | None, begin: Any) -> tuple[str, dict]:
+def _issue(
+    *, kind: MfaChallenge.Kind, user: User | None, begin: Callable[[bytes], tuple[Any, Any]]
+) -> tuple[str, dict]:
     """Open a ceremony whose WebAuthn challenge is its token: `begin(challenge)` -> fido2's
-    (options, state); the state is kept in the row. -> (token, the options' JSON)."""
+    (options, state); the state is kept in the row. -> (token, the options' JSON). The
+    token is random and single-use, so the challenge a registered credential's client data
+    keeps (allauth stores the whole credential) is a dead one."""
     token = challenge_issue(kind=kind, user=user, data={})
     options, state = begin(token.encode())
     MfaChallenge.objects.filter(token_hash=token_hash(token)).update(data={"state": state})
@@ -175,9 +180,13 @@ def passkey_sign_in_complete(
 
     counter = response.response.authenticator_data.counter
     with transaction.atomic():
-        authenticator = Authenticator.objects.select_for_update().get(pk=authenticator.pk)
+        authenticator = (
+            Authenticator.objects.select_for_update().filter(pk=authenticator.pk).first()
+        )
+        if authenticator is None:  # removed meanwhile
+            raise PasskeyInvalid()
         last = authenticator.data.get("sign_count", stored.counter)
-        cloned = (counter or last) and counter <= last
+        cloned = (counter > 0 or last > 0) and counter <= last
         if not cloned:
             authenticator.data["sign_count"] = counter
             authenticator.last_used_at = timezone.now()
