@@ -107,6 +107,9 @@ MIDDLEWARE = [
     # 429 + Retry-After for a sign-in the lockout refused, whichever view handled it.
     "accounts.security.lockout.LockoutMiddleware",
     "config.middleware.MessageMiddleware",
+    # ACCOUNTS_MFA_REQUIRED_FOR_STAFF: staff without a second factor are sent from /admin/
+    # to the account page's enrolment.
+    "accounts.web.staff_gate.StaffMfaGateMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # django-allauth's request context (its flows read the request being served).
     "allauth.account.middleware.AccountMiddleware",

@@ -124,6 +124,14 @@ def _cache_repair_inline(monkeypatch, settings):
     settings.ACCOUNTS = {**settings.ACCOUNTS, "CACHE_BREAKER_SECONDS": 0}
 
 
+@pytest.fixture(autouse=True)
+def _staff_gate_off(settings):
+    """ACCOUNTS_MFA_REQUIRED_FOR_STAFF off (as under DEBUG): the suites that open /admin/
+    sign staff in without a second factor. tests/accounts/web/test_staff_gate.py turns it
+    on."""
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "MFA_REQUIRED_FOR_STAFF": False}
+
+
 @pytest.fixture
 def password():
     return DEFAULT_PASSWORD
@@ -338,23 +346,6 @@ def mfa_clock(monkeypatch):
     monkeypatch.setattr("django.utils.timezone.now", clock.datetime)
     monkeypatch.setattr("allauth.mfa.totp.internal.auth.time", SimpleNamespace(time=clock.time))
     return clock
-
-
-@pytest.fixture
-def totp_enrol(db):
-    """totp_enrol(user) -> (secret, recovery_codes): TOTP turned on for `user` in allauth's
-    store (encrypted by the kit's adapter), with the recovery codes of a first factor."""
-
-    def enrol(user):
-        from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
-
-        from accounts.mfa.factors import recovery_codes_ensure
-
-        secret = generate_totp_secret()
-        TOTP.activate(user, secret)
-        return secret, recovery_codes_ensure(user=user)
-
-    return enrol
 
 
 # ---------------------------------------------------------------------------------------

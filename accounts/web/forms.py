@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from accounts.errors import LockedOut
+from accounts.mfa.factors import mfa_enabled
 from accounts.security.lockout import lockout_refusal, verify_password
 
 if TYPE_CHECKING:
@@ -37,7 +38,17 @@ class LockoutFormMixin(_AuthenticationFormBase):
 
 
 class LockoutAdminAuthenticationForm(LockoutFormMixin, AdminAuthenticationForm):
-    """The sign-in form of /admin/login/."""
+    """The sign-in form of /admin/login/. It asks for no second factor, so an account
+    with one is sent to the sign-in page, which does."""
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if mfa_enabled(user=user):
+            raise ValidationError(
+                "This account has a second factor: sign in on the sign-in page "
+                "(/accounts/login/), then open the admin.",
+                code="mfa_required",
+            )
 
 
 class LockoutPasswordChangeMixin(_PasswordChangeFormBase):
@@ -103,3 +114,30 @@ def add_service_errors(form, error, field_map=None):
     for field, messages in error.message_dict.items():
         name = field_map.get(field, field)
         form.add_error(name if name in form.fields else None, messages)
+
+
+class MfaCodeForm(forms.Form):
+    """A second-factor code: the 6 digits of an authenticator app, or a recovery code."""
+
+    code = forms.CharField(
+        label="Code",
+        max_length=64,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "spellcheck": "false"}
+        ),
+    )
+
+
+class PasskeySignInForm(forms.Form):
+    """The hidden form static/accounts/passkey-sign-in.js fills: the API's challenge token
+    and the authenticator's answer (WebAuthn JSON), then where to go after."""
+
+    challenge_token = forms.CharField(max_length=128, strip=False)
+    credential = forms.JSONField(max_length=16384)
+    next = forms.CharField(required=False, max_length=2048)
+
+    def clean_credential(self) -> dict[str, Any]:
+        credential = self.cleaned_data["credential"]
+        if not isinstance(credential, dict):
+            raise ValidationError("Not a credential.")
+        return credential

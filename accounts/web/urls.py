@@ -3,15 +3,26 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts.web import views
+from accounts.web import mfa_views, views
 
 app_name = "accounts"
 
 urlpatterns = [
     path("", views.account, name="account"),
     path("login/", views.LoginView.as_view(), name="login"),
+    path("login/mfa/", mfa_views.login_code, name="login_mfa"),
+    path("login/passkey/", mfa_views.login_passkey, name="login_passkey"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
+    path("mfa/totp/", mfa_views.totp_enrol, name="mfa_totp_enrol"),
+    path("mfa/totp/confirm/", mfa_views.totp_confirm, name="mfa_totp_confirm"),
+    path("mfa/totp/remove/", mfa_views.totp_remove, name="mfa_totp_remove"),
+    path("mfa/recovery-codes/", mfa_views.recovery_codes_renew, name="mfa_recovery_codes"),
+    path(
+        "mfa/passkeys/<int:passkey_id>/remove/",
+        mfa_views.passkey_remove,
+        name="mfa_passkey_remove",
+    ),
     path("spa-demo/", views.spa_demo, name="spa_demo"),
     path(
         "devices/<uuid:session_id>/revoke/",

@@ -17,29 +17,52 @@ from django.views.decorators.http import require_POST
 from accounts import auth
 from accounts.conf import kit_settings
 from accounts.devices import cookies, sessions
-from accounts.errors import NotFound
+from accounts.errors import MfaRequired, NotFound
+from accounts.mfa import factors, passkeys, signin
 from accounts.models import DeviceSession
 from accounts.security import ratelimit
 from accounts.security.device_trust import trust_token_issue
 from accounts.users.passwords import change_password, reset_password, send_password_reset
 from accounts.users.signup import sign_up
-from accounts.web.forms import LockoutPasswordChangeForm, LoginForm, SignupForm, add_service_errors
+from accounts.web.forms import (
+    LockoutPasswordChangeForm,
+    LoginForm,
+    MfaCodeForm,
+    SignupForm,
+    add_service_errors,
+)
 from accounts.web.session_store import browser_sessions_active
 
 
-@login_required
-def account(request):
-    """The account page: the profile, the active device sessions and browsers."""
+def account_page(request, *, status=200, **forms):
+    """The account page, with the bound `forms` of a second-factor change that failed."""
+    user = request.user
     return render(
         request,
         "accounts/account.html",
         {
-            "device_sessions": sessions.active_sessions(request.user),
+            "device_sessions": sessions.active_sessions(user),
             "browser_sessions": browser_sessions_active(
-                user=request.user, current_key=request.session.session_key
+                user=user, current_key=request.session.session_key
             ),
+            "mfa": {
+                **factors.mfa_summary(user=user),
+                "enabled": factors.mfa_enabled(user=user),
+                "passkeys": passkeys.passkeys_list(user=user),
+            },
+            "totp_remove_form": forms.get("totp_remove_form") or MfaCodeForm(prefix="totp_remove"),
+            "recovery_codes_form": forms.get("recovery_codes_form")
+            or MfaCodeForm(prefix="recovery_codes"),
         },
+        status=status,
     )
+
+
+@login_required
+def account(request):
+    """The account page: the profile, the second factors, the active device sessions and
+    browsers."""
+    return account_page(request)
 
 
 @login_required
@@ -74,6 +97,19 @@ def spa_demo(request):
     return render(request, "accounts/spa_demo.html")
 
 
+# The browser session's key of a sign-in waiting for its second factor: A's `mfa_token`
+# (accounts.mfa.signin), the methods offered and where to go after.
+PENDING_SIGN_IN = "accounts_mfa_pending"
+
+
+def signed_in_redirect(user, url):
+    """To `url` after a sign-in; the next sign-in from this browser is exempt from the
+    account lockout (a device trust cookie)."""
+    response = HttpResponseRedirect(url)
+    cookies.set_trust_cookie(response, trust_token_issue(user=user))
+    return response
+
+
 class LoginView(auth_views.LoginView):
     """Username or e-mail; `next` is followed only to this site (Django's check)."""
 
@@ -82,11 +118,18 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form):
         user = form.get_user()
+        try:
+            signin.mfa_sign_in_begin(request=self.request, user=user, transport="session")
+        except MfaRequired as required:
+            # No session yet: the second step (mfa_views.login_code) finishes it.
+            self.request.session[PENDING_SIGN_IN] = {
+                "mfa_token": required.mfa_token,
+                "methods": required.methods,
+                "next": self.get_success_url(),
+            }
+            return redirect("accounts:login_mfa")
         auth.login(self.request, user, backend=auth.SESSION)
-        response = HttpResponseRedirect(self.get_success_url())
-        # The next sign-in from this browser is exempt from the account lockout.
-        cookies.set_trust_cookie(response, trust_token_issue(user=user))
-        return response
+        return signed_in_redirect(user, self.get_success_url())
 
     def get_context_data(self, **kwargs):
         # Django puts the request's host name here; the pages show the product's name.

@@ -26,8 +26,6 @@ PUBLIC = {
     "confirmPasswordReset",
     "signUp",
     "getJwks",
-    "signInSecondFactor",
-    "cookieSignInSecondFactor",
     "passkeySignInBegin",
     "passkeySignIn",
 }

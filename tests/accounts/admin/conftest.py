@@ -28,13 +28,16 @@ def make_session(db):
 
 @pytest.fixture
 def give_factors(db):
-    """give_factors(user): a TOTP, recovery codes and a passkey row of `user` in allauth's
-    store (their contents do not matter to the admin, which only deletes them)."""
+    """give_factors(user): a TOTP, recovery codes (allauth's own activate) and a passkey
+    row of `user` in allauth's store (the admin only deletes the passkey: its name is all
+    the pages read of it)."""
     from allauth.mfa.models import Authenticator
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
     def _give_factors(user):
-        Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={})
-        Authenticator.objects.create(user=user, type=Authenticator.Type.RECOVERY_CODES, data={})
+        TOTP.activate(user, generate_totp_secret())
+        RecoveryCodes.activate(user)
         Authenticator.objects.create(
             user=user, type=Authenticator.Type.WEBAUTHN, data={"name": "Ada's key"}
         )

@@ -40,8 +40,9 @@ def test_destructive_buttons_look_destructive_and_ask_first(page):
 
 
 def test_the_confirmation_is_a_script_file_not_inline(page, client, settings):
-    assert re.findall(r"<script[^>]*>", page) == [
-        '<script src="/static/accounts/confirm.js" defer>'
+    assert re.findall(r"<script[^>]*>[^<]*", page) == [
+        '<script src="/static/accounts/confirm.js" defer>',
+        '<script src="/static/accounts/passkey-add.js" defer>',
     ]
     assert "data-confirm" in (settings.BASE_DIR / "static/accounts/confirm.js").read_text()
 

@@ -1,0 +1,50 @@
+// "Add a passkey" (the account page): the API of the signed-in user, on this browser's
+// session cookie with the CSRF header, opens a registration
+// (POST /api/v1/mfa/passkeys/begin/), the browser has the authenticator make a
+// discoverable credential, and POST /api/v1/mfa/passkeys/ stores it under the name typed.
+// A file, not inline script (the Content-Security-Policy).
+(() => {
+  const form = document.getElementById("passkey-add-form");
+  const status = document.getElementById("passkey-add-status");
+  if (!form) return;
+  if (!window.PublicKeyCredential || !PublicKeyCredential.parseCreationOptionsFromJSON) {
+    form.hidden = true;
+    return;
+  }
+  const post = async (url, body) => {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json",
+        "X-CSRFToken": form.elements.csrfmiddlewaretoken.value,
+      },
+      body: JSON.stringify(body),
+    });
+    const answer = response.status === 204 ? {} : await response.json();
+    if (!response.ok) throw new Error(answer.detail || "The passkey could not be added.");
+    return answer;
+  };
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    status.textContent = "";
+    const button = form.querySelector("button");
+    button.disabled = true;
+    try {
+      const begin = await post(form.dataset.begin, {});
+      const credential = await navigator.credentials.create({
+        publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(begin.options),
+      });
+      await post(form.dataset.finish, {
+        challenge_token: begin.challenge_token,
+        credential: credential.toJSON(),
+        name: form.elements.name.value,
+      });
+      window.location.reload(); // the page lists the new passkey
+    } catch (error) {
+      status.textContent =
+        error.name === "NotAllowedError" ? "Adding the passkey was cancelled." : error.message;
+      button.disabled = false;
+    }
+  });
+})();
