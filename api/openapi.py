@@ -142,6 +142,25 @@ ERROR_SCHEMAS = {
             },
         },
     ),
+    "InvalidCredentialsError": _error_schema(
+        "A sign-in refused: unknown user, inactive user or wrong password (one answer).",
+        codes=["invalid_credentials"],
+    ),
+    "MfaRequiredError": _error_schema(
+        "The password was right and the account has a second factor: no session is open "
+        "yet. Send `mfa_token` and a code to the route's `.../mfa/` twin.",
+        codes=["mfa_required"],
+        required=["mfa_token", "methods"],
+        mfa_token={
+            "type": "string",
+            "description": "Single-use; expires after ACCOUNTS_MFA_TOKEN_SECONDS (300).",
+        },
+        methods={
+            "type": "array",
+            "items": {"type": "string", "enum": ["totp", "recovery_code", "webauthn"]},
+            "description": "The second factors the account has.",
+        },
+    ),
     "InsufficientScopeError": _error_schema(
         "The API key lacks the route's scope.",
         codes=["insufficient_scope"],

@@ -2,6 +2,7 @@
 
     permission_classes = [HasPermission("billing.view_invoice")]
     permission_classes = [IsStaff]
+    permission_classes = [IsAuthenticated, RequiresMFA]
 
 On a JWT request `request.user` is a ClaimsUser: `is_staff`, `is_superuser` and (with
 ACCOUNTS_TOKEN_CLAIMS = "accounts.devices.claims.permissions_and_roles") `permissions` come from
@@ -25,6 +26,9 @@ from django.core.checks import Error, register
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
+
+from accounts.auth import session_amr
+from accounts.devices.tokens import DeviceAccessToken
 
 _PERMISSION = re.compile(r"^[\w-]+\.[\w-]+$")
 
@@ -70,6 +74,26 @@ class IsStaff(ClaimPermission):
     def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and user.is_active and user.is_staff)
+
+
+class RequiresMFA(ClaimPermission):
+    """Routes that need a second factor in this very sign-in (step-up): 403
+    `mfa_required_for_route` unless the access token's `amr` holds "mfa" (a sign-in with
+    a TOTP or recovery code, or a user-verified passkey). On a browser-session request the
+    session's own amr answers (accounts.auth.session_amr: the HTML sign-in records it), so
+    a page user who signed in with a password alone is refused too. Anonymous callers get
+    401, as with every permission here."""
+
+    message = "This route needs a sign-in with a second factor: sign in again with one."
+    code = "mfa_required_for_route"
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated and user.is_active):
+            return False
+        token = request.auth
+        amr = token.get("amr", []) if isinstance(token, DeviceAccessToken) else session_amr(request)
+        return isinstance(amr, list) and "mfa" in amr
 
 
 def _views(patterns: Iterable[Any]) -> Iterator[type]:

@@ -3,7 +3,7 @@
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api.views import account, auth, cookies, devices, me, passkeys, root, service
+from api.views import account, auth, cookies, devices, me, mfa, passkeys, root, service
 from api.views.jwks import JWKSView
 
 # The busiest first, the many auth routes grouped under one prefix: Django tries a URL's
@@ -12,6 +12,7 @@ from api.views.jwks import JWKSView
 auth_patterns = [
     # Device sessions and tokens (mobile apps: Bearer)
     path("token/", auth.TokenObtainView.as_view(), name="token-obtain"),
+    path("token/mfa/", mfa.TokenMfaView.as_view(), name="token-mfa"),
     path("token/refresh/", auth.TokenRefreshView.as_view(), name="token-refresh"),
     path("token/verify/", auth.TokenVerifyView.as_view(), name="token-verify"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
@@ -19,6 +20,7 @@ auth_patterns = [
     # Cookie transport (browser apps)
     path("csrf/", cookies.CsrfCookieView.as_view(), name="csrf"),
     path("cookie/login/", cookies.CookieLoginView.as_view(), name="cookie-login"),
+    path("cookie/login/mfa/", cookies.CookieLoginMfaView.as_view(), name="cookie-login-mfa"),
     path("cookie/refresh/", cookies.CookieRefreshView.as_view(), name="cookie-refresh"),
     path("cookie/logout/", cookies.CookieLogoutView.as_view(), name="cookie-logout"),
     # Account routes for apps
@@ -54,6 +56,11 @@ v1_patterns: list[URLPattern | URLResolver] = [
     path("auth/", include(auth_patterns)),
     path("devices/", devices.DeviceListView.as_view(), name="devices"),
     path("devices/<uuid:session_id>/", devices.DeviceDetailView.as_view(), name="device-detail"),
+    # Second factors of the signed-in user
+    path("mfa/", mfa.MfaView.as_view(), name="mfa"),
+    path("mfa/totp/", mfa.TotpView.as_view(), name="mfa-totp"),
+    path("mfa/totp/confirm/", mfa.TotpConfirmView.as_view(), name="mfa-totp-confirm"),
+    path("mfa/recovery-codes/", mfa.RecoveryCodesView.as_view(), name="mfa-recovery-codes"),
     # Passkey enrolment of the signed-in user
     path(
         "mfa/passkeys/begin/",

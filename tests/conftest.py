@@ -348,6 +348,23 @@ def mfa_clock(monkeypatch):
     return clock
 
 
+@pytest.fixture
+def totp_enrol(db):
+    """totp_enrol(user) -> (secret, recovery_codes): TOTP turned on for `user` in allauth's
+    store (encrypted by the kit's adapter), with the recovery codes of a first factor."""
+
+    def enrol(user):
+        from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+        from accounts.mfa.factors import recovery_codes_ensure
+
+        secret = generate_totp_secret()
+        TOTP.activate(user, secret)
+        return secret, recovery_codes_ensure(user=user)
+
+    return enrol
+
+
 # ---------------------------------------------------------------------------------------
 # Passkeys (accounts/mfa/passkeys.py), over HTTP with the software authenticator
 # ---------------------------------------------------------------------------------------

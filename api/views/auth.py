@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from accounts import auth
 from accounts.devices import sessions
 from accounts.devices.tokens import DeviceAccessToken, TokenPair
+from accounts.mfa import signin
 from accounts.models import DeviceSession, User
 from accounts.security.device_trust import trust_token_issue
 from api.authentication import model_user
@@ -62,7 +63,12 @@ class TokenObtainView(APIView):
         responses={
             200: SignInResponseSerializer,
             400: INVALID,
-            401: error(["invalid_credentials"]),
+            401: error(
+                ["invalid_credentials", "mfa_required"],
+                "`mfa_required`: the password was right and the account has a second "
+                "factor: finish with `mfa_token` and a code at POST /auth/token/mfa/ "
+                "(no session is open yet; the device fields are remembered).",
+            ),
             403: error(
                 ["device_limit_reached"],
                 "`devices` lists the active sessions so the app can offer to sign one out "
@@ -77,6 +83,15 @@ class TokenObtainView(APIView):
             request,
             data["username"],
             data["password"],
+            device_trust_token=data.get("device_trust_token"),
+        )
+        signin.mfa_sign_in_begin(
+            request=request,
+            user=user,
+            transport="token",
+            device_id=data.get("device_id"),
+            device_name=data.get("device_name", ""),
+            revoke_device_id=data.get("revoke_device_id"),
             device_trust_token=data.get("device_trust_token"),
         )
         session, pair = auth.login(

@@ -16,13 +16,16 @@ from rest_framework.views import APIView
 from accounts import auth
 from accounts.devices import cookies, sessions
 from accounts.errors import TokenInvalid
+from accounts.mfa import signin
 from accounts.security.device_trust import trust_token_issue
 from api.authentication import enforce_csrf
 from api.openapi import INVALID, NO_DATABASE, error, set_cookie_header
+from api.serializers.mfa import MfaSignInSerializer
 from api.serializers.sessions import (
     CookieSignInResponseSerializer,
     CookieSignInSerializer,
 )
+from api.views.mfa import LOCKED_429, MFA_STEP_401
 
 TAG = ["cookies"]
 CSRF_HEADER = OpenApiParameter(
@@ -106,7 +109,11 @@ class CookieLoginView(_CookieRouteView):
         responses={
             200: CookieSignInResponseSerializer,
             400: INVALID,
-            401: error(["invalid_credentials"]),
+            401: error(
+                ["invalid_credentials", "mfa_required"],
+                "`mfa_required`: the account has a second factor: finish at POST "
+                "/auth/cookie/login/mfa/ with `mfa_token` and a code.",
+            ),
             403: error(
                 ["csrf_failed", "device_limit_reached"],
                 "`device_limit_reached` lists the active sessions in `devices`.",
@@ -124,6 +131,14 @@ class CookieLoginView(_CookieRouteView):
             data["password"],
             device_trust_token=data.get("device_trust_token"),
         )
+        signin.mfa_sign_in_begin(
+            request=request,
+            user=user,
+            transport="cookie",
+            device_name=data.get("device_name", ""),
+            revoke_device_id=data.get("revoke_device_id"),
+            device_trust_token=data.get("device_trust_token"),
+        )
         response = Response()
         device, pair = auth.login(
             request,
@@ -132,6 +147,50 @@ class CookieLoginView(_CookieRouteView):
             response=response,
             device_name=data.get("device_name", ""),
             revoke_device_id=data.get("revoke_device_id"),
+        )
+        response.data = _body(device, pair)
+        cookies.set_trust_cookie(response, trust_token_issue(user=user))
+        return response
+
+
+class CookieLoginMfaView(_CookieRouteView):
+    @extend_schema(
+        operation_id="cookieSignInSecondFactor",
+        tags=TAG,
+        summary="Finish a browser sign-in with a second factor",
+        description="The second step after `401 mfa_required` from /auth/cookie/login/: "
+        "the `mfa_token` and a TOTP or recovery code. Sets the cookies as the cookie "
+        'sign-in does; the access token\'s `amr` is ["pwd", "otp", "mfa"].',
+        auth=[],
+        parameters=[
+            CSRF_HEADER,
+            set_cookie_header(
+                SETS_PAIR[:-1] + ", `device_trust` and, the first time, `device_id`.",
+                [200],
+            ),
+        ],
+        request=MfaSignInSerializer,
+        responses={
+            200: CookieSignInResponseSerializer,
+            400: INVALID,
+            401: MFA_STEP_401,
+            403: error(
+                ["csrf_failed", "device_limit_reached"],
+                "`device_limit_reached` lists the active sessions in `devices`.",
+            ),
+            429: LOCKED_429,
+        },
+    )
+    def post(self, request):
+        serializer = MfaSignInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        response = Response()
+        user, (device, pair) = signin.mfa_sign_in_finish(
+            request=request,
+            mfa_token=serializer.validated_data["mfa_token"],
+            code=serializer.validated_data["code"],
+            transport="cookie",
+            response=response,
         )
         response.data = _body(device, pair)
         cookies.set_trust_cookie(response, trust_token_issue(user=user))

@@ -25,10 +25,18 @@ CONTRACT_STATUS = {
     "throttled": 429,
     "not_found": 404,
     "api_key_invalid": 401,
+    "mfa_required": 401,
+    "mfa_invalid": 401,
+    "mfa_token_invalid": 401,
     "passkey_invalid": 401,
 }
 DEVICES = [{"id": "7", "name": "Firefox on Linux", "last_used_at": "2026-01-01T00:00:00Z"}]
-ARGUMENTS = {"retry_after": 42, "devices": DEVICES}
+ARGUMENTS = {
+    "retry_after": 42,
+    "devices": DEVICES,
+    "mfa_token": "a-token",
+    "methods": ["totp", "recovery_code"],
+}
 
 
 def _every_error(cls=errors.AccountsError):

@@ -26,6 +26,8 @@ PUBLIC = {
     "confirmPasswordReset",
     "signUp",
     "getJwks",
+    "signInSecondFactor",
+    "cookieSignInSecondFactor",
     "passkeySignInBegin",
     "passkeySignIn",
 }

@@ -47,6 +47,7 @@ NO_CSRF_NEEDED = {
     ("post", "/api/v1/auth/token/"): "sign-in with the password in the body",
     ("post", "/api/v1/auth/token/refresh/"): "the refresh token is in the body",
     ("post", "/api/v1/auth/token/verify/"): "checks the token in the body, changes nothing",
+    ("post", "/api/v1/auth/token/mfa/"): "second step: the mfa_token and code in the body",
     ("post", "/api/v1/auth/passkey/begin/"): "public: a challenge for anyone, signs nobody in",
     ("post", "/api/v1/auth/passkey/"): "passkey sign-in: the signed assertion is in the body",
     # Public account routes: the body is the whole proof (an address, a reset token).

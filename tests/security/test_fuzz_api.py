@@ -43,6 +43,10 @@ SEMANTIC_CHECKS = {
     ("POST", "/api/v1/auth/password/change/"),
     ("POST", "/api/v1/auth/password/reset/confirm/"),
     ("POST", "/api/v1/auth/signup/"),
+    # A right second-factor code (and, to confirm, a pending secret; to renew, a factor).
+    ("POST", "/api/v1/mfa/totp/confirm/"),
+    ("DELETE", "/api/v1/mfa/totp/"),
+    ("POST", "/api/v1/mfa/recovery-codes/"),
 }
 
 pytestmark = pytest.mark.django_db

@@ -45,7 +45,7 @@ FROM generate_series(%(lo)s::int, %(hi)s::int) AS i
 _SESSIONS = """
 INSERT INTO accounts_devicesession (id, user_id, device_id, name, user_agent,
     ip_address, created_at, last_used_at, refresh_jti, previous_refresh_jti, rotated_at,
-    refresh_expires_at, revoked_at, revoke_reason)
+    refresh_expires_at, revoked_at, revoke_reason, amr)
 SELECT md5(%(tag)s::text || '-s-' || i)::uuid, u, 'd' || %(tag)s::text || '-' || i,
     (ARRAY['Firefox on Linux','Chrome on Android','Safari on iPhone',
         'Edge on Windows'])[1 + i %% 4],
@@ -55,7 +55,8 @@ SELECT md5(%(tag)s::text || '-s-' || i)::uuid, u, 'd' || %(tag)s::text || '-' ||
     CASE WHEN i %% 20 < 17 THEN used + interval '30 days' ELSE used END,
     CASE WHEN i %% 20 < 11 THEN used + interval '1 hour' END,
     CASE WHEN i %% 20 < 11 THEN (ARRAY['logout','logout_all','user','admin','password_changed',
-        'refresh_reused','device_limit','replaced'])[1 + i %% 8] ELSE '' END
+        'refresh_reused','device_limit','replaced'])[1 + i %% 8] ELSE '' END,
+    '["pwd"]'::jsonb
 FROM (
     SELECT i,
         CASE WHEN i %% %(heavy_every)s::int = 0
