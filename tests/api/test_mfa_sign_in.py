@@ -353,3 +353,24 @@ def test_an_mfa_token_works_only_on_the_transport_that_issued_it(
     browser_token = _cookie_first_step(browser, user, password)
     refused = second_step(api_client, browser_token, codes[1])
     assert (refused.status_code, refused.json()["code"]) == (401, "mfa_token_invalid")
+
+
+def test_a_trusted_device_stays_trusted_through_both_steps(
+    api_client, first_step, enrolled, mfa_clock, user, password, settings
+):
+    """Someone else's wrong passwords lock the account; the device that signed in before
+    (its trust token in the first step's body) still gets through the second step."""
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "LOGIN_FAILURE_LIMIT": 3}
+    secret, _ = enrolled
+    signed_in = second_step(api_client, first_step(device_id="a"), mfa_clock.code(secret))
+    trust = signed_in.json()["device"]["trust_token"]
+    for _ in range(3):
+        wrong = {"username": user.username, "password": "guess", "device_id": "x"}
+        APIClient().post(TOKEN_URL, wrong, format="json")
+    body = {"username": user.username, "password": password, "device_id": "b"}
+    untrusted = api_client.post(TOKEN_URL, body, format="json")
+    assert (untrusted.status_code, untrusted.json()["code"]) == (429, "too_many_attempts")
+    token = first_step(device_id="a", device_trust_token=trust)
+    mfa_clock.advance(30)
+    response = second_step(api_client, token, mfa_clock.code(secret))
+    assert response.status_code == 200, response.content
