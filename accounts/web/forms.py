@@ -127,6 +127,11 @@ class MfaCodeForm(forms.Form):
         ),
     )
 
+    def __init__(self, *args: Any, label: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if label:
+            self.fields["code"].label = label
+
 
 class PasskeySignInForm(forms.Form):
     """The hidden form static/accounts/passkey-sign-in.js fills: the API's challenge token

@@ -26,7 +26,12 @@ from accounts.errors import LockedOut, MfaInvalid, MfaTokenInvalid, NotFound, Pa
 from accounts.mfa import factors, passkeys, signin
 from accounts.models import User
 from accounts.web.forms import MfaCodeForm, PasskeySignInForm, add_service_errors
-from accounts.web.views import PENDING_SIGN_IN, account_page, signed_in_redirect
+from accounts.web.views import (
+    MFA_CODE_LABELS,
+    PENDING_SIGN_IN,
+    account_page,
+    signed_in_redirect,
+)
 
 # A base32 TOTP secret, as totp_enrol hands it out (anything else is not shown again).
 SECRET_PATTERN = re.compile(r"[A-Z2-7]{16,128}")
@@ -185,7 +190,7 @@ def totp_confirm(request: HttpRequest) -> HttpResponse:
 def _code_change(request: HttpRequest, prefix: str, change) -> HttpResponse | list[str] | None:
     """Run `change(code)` (a factor change proved with a current code): its result, or the
     account page again with the form's error (a wrong code counts for the lockout)."""
-    form = MfaCodeForm(request.POST, prefix=prefix)
+    form = MfaCodeForm(request.POST, prefix=prefix, label=MFA_CODE_LABELS[prefix])
     locked = None
     if form.is_valid():
         try:

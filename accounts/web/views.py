@@ -33,6 +33,12 @@ from accounts.web.forms import (
 )
 from accounts.web.session_store import browser_sessions_active
 
+# The account page's forms that change a second factor with a code: prefix -> label.
+MFA_CODE_LABELS = {
+    "totp_remove": "Code to remove the app",
+    "recovery_codes": "Code for new recovery codes",
+}
+
 
 def account_page(request, *, status=200, **forms):
     """The account page, with the bound `forms` of a second-factor change that failed."""
@@ -50,9 +56,11 @@ def account_page(request, *, status=200, **forms):
                 "enabled": factors.mfa_enabled(user=user),
                 "passkeys": passkeys.passkeys_list(user=user),
             },
-            "totp_remove_form": forms.get("totp_remove_form") or MfaCodeForm(prefix="totp_remove"),
-            "recovery_codes_form": forms.get("recovery_codes_form")
-            or MfaCodeForm(prefix="recovery_codes"),
+            **{
+                f"{prefix}_form": forms.get(f"{prefix}_form")
+                or MfaCodeForm(prefix=prefix, label=label)
+                for prefix, label in MFA_CODE_LABELS.items()
+            },
         },
         status=status,
     )
