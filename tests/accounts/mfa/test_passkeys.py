@@ -3,10 +3,12 @@ relying party, allauth's store, and what the ceremonies refuse."""
 
 import copy
 import random
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from allauth.mfa.models import Authenticator
 from allauth.mfa.webauthn.internal.auth import WebAuthn, get_credentials
+from django.db import OperationalError, transaction
 from django.test import RequestFactory
 
 from accounts.errors import PasskeyInvalid
@@ -104,6 +106,43 @@ def test_the_sign_in_gives_the_credentials_owner_and_records_the_use(user, make_
     row = Authenticator.objects.get(user=user, type="webauthn")
     assert row.data["sign_count"] == 2
     assert row.last_used_at is not None
+
+
+@pytest.mark.postgres  # row locks: SQLite takes one writer at a time anyway
+@pytest.mark.django_db(transaction=True)
+def test_the_sign_counter_is_compared_and_saved_under_the_passkeys_row_lock(user, monkeypatch):
+    """Two answers with one counter at once (a clone racing the original) cannot both
+    pass on the old counter: from the read of the counter to its save, the passkey's row
+    is locked, so another sign-in's write of it waits (here: gives up after 50 ms)."""
+    authenticator = SoftwareAuthenticator()
+    _register(user, authenticator)
+    row = Authenticator.objects.get(user=user, type="webauthn")
+    seen = []
+
+    def other_sign_in():
+        from django.db import connection
+
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '50ms'")
+                Authenticator.objects.filter(pk=row.pk).update(last_used_at=None)
+            return "went through"
+        except OperationalError:
+            return "waited for the lock"
+        finally:
+            connection.close()
+
+    save = Authenticator.save
+
+    def save_after_the_other_tried(self, *args, **kwargs):
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            seen.append(pool.submit(other_sign_in).result())
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Authenticator, "save", save_after_the_other_tried)
+    assert _sign_in(authenticator) == user
+    assert seen == ["waited for the lock"]
 
 
 def test_a_user_handle_that_is_not_the_owners_is_refused_and_audited(user, make_user):
