@@ -15,7 +15,7 @@ def _sign_in(page, live_server, username, password, path="/accounts/"):
     page.goto(f"{live_server.url}/accounts/login/?next={path}")
     page.get_by_label("Username or e-mail").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(f"{live_server.url}{path}")
 
 

@@ -11,7 +11,7 @@ def test_login_page_screenshot(live_server, page, artifacts):
     assert response.status == 200
     assert page.title() == f"Sign in · {settings.ACCOUNTS['SITE_NAME']}"
     # The stylesheet loaded (served by whitenoise) and applied: full-width button.
-    button = page.get_by_role("button", name="Sign in")
+    button = page.get_by_role("button", name="Sign in", exact=True)
     assert button.bounding_box()["width"] > 300
     page.screenshot(path=str(artifacts / "login.png"), full_page=True)
     assert (artifacts / "login.png").stat().st_size > 5_000
@@ -21,7 +21,7 @@ def test_wrong_password_shows_an_error(live_server, page, user):
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Username or e-mail").fill(user.username)
     page.get_by_label("Password").fill("not-the-password")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_load_state()
     assert page.url == f"{live_server.url}/accounts/login/"
     assert page.get_by_role("alert").inner_text().startswith("Please enter a correct")
@@ -35,7 +35,7 @@ def test_sign_in_lands_on_the_account_page_and_sign_out_ends_the_session(
     assert page.url == f"{live_server.url}/accounts/login/?next=/accounts/"
     page.get_by_label("Username or e-mail").fill(user.email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(f"{live_server.url}/accounts/")
     assert page.get_by_role("heading", name="Your account").is_visible()
     assert page.get_by_text(user.email).is_visible()
