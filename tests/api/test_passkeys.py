@@ -371,3 +371,17 @@ def test_begin_leaves_a_single_use_challenge_row_holding_only_a_hash(access):
     assert row.user is None
     assert begun["challenge_token"] not in row.token_hash
     assert row.used_at is None
+
+
+def test_the_mfa_status_lists_the_passkeys(access, enrolled, authenticator, passkey_sign_in):
+    passkey_sign_in(authenticator)
+
+    status = _client(access).get("/api/v1/mfa/").json()
+
+    assert status["totp"] is False
+    assert status["recovery_codes_left"] == 10
+    (listed,) = status["passkeys"]
+    assert set(listed) == {"id", "name", "created_at", "last_used_at"}
+    assert (listed["id"], listed["name"]) == (enrolled["id"], "My phone")
+    assert listed["created_at"] == enrolled["created_at"]
+    assert listed["last_used_at"] is not None
