@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.devices.tokens import decode_access
@@ -155,6 +156,19 @@ def test_a_totp_code_is_accepted_once(api_client, first_step, enrolled, mfa_cloc
         second_step(api_client, first_step(device_id="c"), mfa_clock.code(secret)).status_code
         == 200
     )
+
+
+def test_a_replay_is_refused_by_a_worker_whose_cache_never_saw_the_code(
+    api_client, first_step, enrolled, mfa_clock
+):
+    """The database refuses the replay (TotpCodeUse), not only a cache another worker or
+    instance may not share (allauth marks used codes in the cache)."""
+    secret, _ = enrolled
+    code = mfa_clock.code(secret)
+    assert second_step(api_client, first_step(device_id="a"), code).status_code == 200
+    cache.clear()
+    replay = second_step(api_client, first_step(device_id="b"), code)
+    assert (replay.status_code, replay.json()["code"]) == (401, "mfa_invalid")
 
 
 @pytest.mark.postgres  # SQLite takes one writer at a time: the others would wait or fail

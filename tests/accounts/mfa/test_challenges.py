@@ -62,6 +62,7 @@ def test_a_token_of_another_kind_is_refused(user):
     assert challenge_take(kind=MfaChallenge.Kind.TOTP_SETUP, token=token).user == user
 
 
+@pytest.mark.postgres  # SQLite's in-memory test database locks the table: "table is locked"
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_takes_one_wins(user):
     token = challenge_issue(kind=SIGN_IN, user=user, data={})

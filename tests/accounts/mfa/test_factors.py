@@ -1,6 +1,8 @@
 """accounts.mfa.factors: which methods a user has, and codes accepted once, whichever
 path (the kit's or allauth's own) saw them first."""
 
+import contextlib
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -93,8 +95,20 @@ def test_a_locked_account_is_refused_before_the_code_is_checked(
 
 @pytest.mark.postgres  # row locks: SQLite takes one writer at a time anyway
 @pytest.mark.django_db(transaction=True)
-def test_one_recovery_code_used_by_two_requests_at_once_passes_once(user, totp_enrol):
+def test_one_recovery_code_used_by_two_requests_at_once_passes_once(user, totp_enrol, monkeypatch):
+    """Four requests read the codes at the same moment: a barrier holds each one that got
+    as far as reading them until all four have (or 0.5 s passed: a request that waits for
+    the row lock never gets there), so an unlocked read-then-write lets all four through."""
     _, codes = totp_enrol(user)
+    barrier = threading.Barrier(4)
+    generate = RecoveryCodes.generate_codes
+
+    def generate_together(self):
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=0.5)
+        return generate(self)
+
+    monkeypatch.setattr(RecoveryCodes, "generate_codes", generate_together)
 
     def use(_):
         from django.db import connection
