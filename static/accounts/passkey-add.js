@@ -7,10 +7,9 @@
   const form = document.getElementById("passkey-add-form");
   const status = document.getElementById("passkey-add-status");
   if (!form) return;
-  if (!window.PublicKeyCredential || !PublicKeyCredential.parseCreationOptionsFromJSON) {
-    form.hidden = true;
-    return;
-  }
+  // Shown only where the browser can make a passkey (hidden without JavaScript).
+  if (!window.PublicKeyCredential || !PublicKeyCredential.parseCreationOptionsFromJSON) return;
+  form.hidden = false;
   const post = async (url, body) => {
     const response = await fetch(url, {
       method: "POST",

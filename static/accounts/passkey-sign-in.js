@@ -8,10 +8,9 @@
   const form = document.getElementById("passkey-sign-in-form");
   const status = document.getElementById("passkey-sign-in-status");
   if (!button || !form) return;
-  if (!window.PublicKeyCredential || !PublicKeyCredential.parseRequestOptionsFromJSON) {
-    button.hidden = true;
-    return;
-  }
+  // Shown only where the browser can use a passkey (hidden without JavaScript).
+  if (!window.PublicKeyCredential || !PublicKeyCredential.parseRequestOptionsFromJSON) return;
+  document.getElementById("passkey-sign-in-block").hidden = false;
   button.addEventListener("click", async () => {
     status.textContent = "";
     button.disabled = true;
