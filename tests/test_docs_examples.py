@@ -25,7 +25,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # The README first (it makes the examples' user), then the guides; mobile.md last, as its
 # device-limit example fills the user's device slots.
-DOCUMENTS = ["README.md", "docs/browser-apps.md", "docs/services.md", "docs/mobile.md"]
+DOCUMENTS = [
+    "README.md",
+    "docs/browser-apps.md",
+    "docs/services.md",
+    "docs/mfa.md",
+    "docs/mobile.md",
+]
 _BLOCK = re.compile(r"^<!-- runnable -->\n```sh\n(.*?)^```", re.M | re.S)
 _CODE = re.compile(r'"code": ?"(\w+)"')
 _STATUS_COMMENT = re.compile(r"#\s*(\d{3})\s*$")
