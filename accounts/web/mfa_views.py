@@ -1,10 +1,13 @@
-"""The account page's second factors: thin views over the kit's rules (accounts.mfa.factors
-for TOTP and recovery codes, accounts.mfa.passkeys for passkeys), which keep every factor
-in allauth.mfa's store. Adding a passkey is a script over the API (static/accounts/
-passkey-add.js); everything else here is a form that posts."""
+"""The second factors in the HTML: the sign-in's second step (a code page after the
+password, "Sign in with a passkey") and the account page's enrolment. Thin views over the
+kit's rules (accounts.mfa.signin, .factors, .passkeys), which keep every factor in
+allauth.mfa's store (docs/decisions/0001-mfa-pages.md). The two WebAuthn ceremonies are
+scripts over the API (static/accounts/passkey-*.js); everything else is a form that posts.
+"""
 
 import re
-from typing import cast
+from collections.abc import Callable
+from typing import Any, cast
 
 from allauth.mfa.adapter import get_adapter
 from django.conf import settings
@@ -187,7 +190,9 @@ def totp_confirm(request: HttpRequest) -> HttpResponse:
     return _totp_page(request, secret, form)
 
 
-def _code_change(request: HttpRequest, prefix: str, change) -> HttpResponse | list[str] | None:
+def _code_change(
+    request: HttpRequest, prefix: str, change: Callable[[str], Any]
+) -> HttpResponse | Any:
     """Run `change(code)` (a factor change proved with a current code): its result, or the
     account page again with the form's error (a wrong code counts for the lockout)."""
     form = MfaCodeForm(request.POST, prefix=prefix, label=MFA_CODE_LABELS[prefix])

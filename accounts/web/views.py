@@ -1,4 +1,5 @@
-"""HTML pages on the Django session. Thin: the rules live in accounts.users."""
+"""HTML pages on the Django session. Thin: the rules live in accounts.users and
+accounts.mfa (the second factors' pages: accounts.web.mfa_views)."""
 
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
@@ -119,7 +120,9 @@ def signed_in_redirect(user, url):
 
 
 class LoginView(auth_views.LoginView):
-    """Username or e-mail; `next` is followed only to this site (Django's check)."""
+    """Username or e-mail; `next` is followed only to this site (Django's check). For an
+    account with a second factor the right password signs nobody in: the code page
+    (mfa_views.login_code) finishes the sign-in."""
 
     form_class = LoginForm
     redirect_authenticated_user = True
