@@ -1,4 +1,5 @@
-"""manage.py flush_expired_sessions: prune ended device sessions and old audit events."""
+"""manage.py flush_expired_sessions: prune ended device sessions, old audit events and the
+spent rows of the second-factor flows."""
 
 import time
 from datetime import timedelta
@@ -9,13 +10,18 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.conf import kit_settings
-from accounts.models import AuthEvent, DeviceSession
+from accounts.models import AuthEvent, DeviceSession, MfaChallenge, TotpCodeUse
+
+# Second-factor steps (MfaChallenge) expired, and TOTP time steps (TotpCodeUse) accepted,
+# longer ago than this are deleted: a step that old is refused by its own check anyway.
+MFA_ROWS_KEPT = timedelta(days=1)
 
 
 class Command(BaseCommand):
     help = (
         "Delete device sessions that ended more than ACCOUNTS_SESSION_RETENTION_DAYS ago "
-        "and audit events older than ACCOUNTS_AUDIT_RETENTION_DAYS, in batches of "
+        "and audit events older than ACCOUNTS_AUDIT_RETENTION_DAYS, and second-factor steps "
+        "and used TOTP steps older than a day, in batches of "
         "--batch-size rows, one short transaction each (docs/operations.md). Safe to run "
         "from cron, also while the site serves; stopped early, the next run continues."
     )
@@ -50,11 +56,22 @@ class Command(BaseCommand):
         events_deleted, events_done = self._delete_in_batches(
             AuthEvent.objects.filter(created_at__lt=audit_cutoff)
         )
+        mfa_cutoff = now - MFA_ROWS_KEPT
+        steps_deleted, steps_done = self._delete_in_batches(
+            MfaChallenge.objects.filter(expires_at__lt=mfa_cutoff)
+        )
+        codes_deleted, codes_done = self._delete_in_batches(
+            TotpCodeUse.objects.filter(created_at__lt=mfa_cutoff)
+        )
         self.stdout.write(
             f"Deleted {sessions_deleted} ended device session(s) and "
             f"{events_deleted} audit event(s)."
         )
-        if not (sessions_done and events_done):
+        self.stdout.write(
+            f"Deleted {steps_deleted} expired second-factor step(s) and "
+            f"{codes_deleted} used TOTP step(s)."
+        )
+        if not (sessions_done and events_done and steps_done and codes_done):
             self.stdout.write("Stopped at --max-seconds; the next run continues.")
 
     def _delete_in_batches(self, queryset):
