@@ -1,7 +1,8 @@
 // "Add a passkey" (the account page): the API of the signed-in user, on this browser's
 // session cookie with the CSRF header, opens a registration
 // (POST /api/v1/mfa/passkeys/begin/), the browser has the authenticator make a
-// discoverable credential, and POST /api/v1/mfa/passkeys/ stores it under the name typed.
+// discoverable credential, and POST /api/v1/mfa/passkeys/ stores it under the name typed
+// (a first factor's recovery codes, in its answer, are shown once).
 // A file, not inline script (the Content-Security-Policy).
 (() => {
   const form = document.getElementById("passkey-add-form");
@@ -24,6 +25,17 @@
     if (!response.ok) throw new Error(answer.detail || "The passkey could not be added.");
     return answer;
   };
+  const showRecoveryCodes = (codes) => {
+    const box = document.getElementById("passkey-recovery-codes");
+    const list = box.querySelector("ol");
+    for (const code of codes) {
+      const item = document.createElement("li");
+      item.appendChild(document.createElement("code")).textContent = code;
+      list.appendChild(item);
+    }
+    form.hidden = true;
+    box.hidden = false;
+  };
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     status.textContent = "";
@@ -34,12 +46,16 @@
       const credential = await navigator.credentials.create({
         publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(begin.options),
       });
-      await post(form.dataset.finish, {
+      const added = await post(form.dataset.finish, {
         challenge_token: begin.challenge_token,
         credential: credential.toJSON(),
         name: form.elements.name.value,
       });
-      window.location.reload(); // the page lists the new passkey
+      if (added.recovery_codes && added.recovery_codes.length) {
+        showRecoveryCodes(added.recovery_codes); // the first factor's codes, shown once
+      } else {
+        window.location.reload(); // the page lists the new passkey
+      }
     } catch (error) {
       status.textContent =
         error.name === "NotAllowedError" ? "Adding the passkey was cancelled." : error.message;

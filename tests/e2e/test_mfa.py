@@ -119,3 +119,21 @@ def test_totp_then_a_passkey(
     cookie = next(c for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME)
     session = import_module(settings.SESSION_ENGINE).SessionStore(cookie["value"])
     assert session[auth.SESSION_AMR_KEY] == ["hwk", "user", "mfa"]
+
+
+def test_a_first_passkey_shows_its_recovery_codes_once(
+    live_server, page, user, password, relying_party, virtual_authenticator
+):
+    password_step(page, live_server, user, password)
+    page.wait_for_url(f"{live_server.url}/accounts/")
+    page.get_by_label("Passkey name").fill("Laptop")
+    page.get_by_role("button", name="Add a passkey").click()
+    codes = page.locator("#passkey-recovery-codes ol code")
+    codes.first.wait_for()
+    shown = codes.all_inner_texts()
+    assert len(shown) == 10
+    page.get_by_role("link", name="I have saved them").click()
+    page.wait_for_url(f"{live_server.url}/accounts/")
+    assert page.get_by_text("10 unused recovery codes left.").is_visible()
+    assert not page.get_by_text(shown[0]).count()  # not shown again
+    assert page.get_by_role("button", name="Remove the passkey Laptop").is_visible()
