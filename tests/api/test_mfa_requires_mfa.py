@@ -69,3 +69,21 @@ def test_a_page_session_without_a_second_factor_is_refused(user, amr):
 def test_a_page_session_signed_in_with_a_second_factor_passes(user):
     response = _browser(user, ["pwd", "otp", "mfa"]).post(PAYOUTS, HTTP_X_CSRFTOKEN="a" * 32)
     assert response.status_code == 200
+
+
+def test_the_access_cookie_of_a_sign_in_with_a_second_factor_passes(
+    browser, user, password, totp_enrol, mfa_clock
+):
+    secret, _ = totp_enrol(user)
+    csrf = {"HTTP_X_CSRFTOKEN": browser.cookies["csrftoken"].value}
+    body = {"username": user.username, "password": password}
+    first = browser.post(
+        "/api/v1/auth/cookie/login/", body, content_type="application/json", **csrf
+    )
+    assert browser.post(PAYOUTS, **csrf).status_code == 401  # no session yet
+    second = {"mfa_token": first.json()["mfa_token"], "code": mfa_clock.code(secret)}
+    response = browser.post(
+        "/api/v1/auth/cookie/login/mfa/", second, content_type="application/json", **csrf
+    )
+    assert response.status_code == 200
+    assert browser.post(PAYOUTS, **csrf).status_code == 200
