@@ -2,6 +2,8 @@
 e-mail to the user sent after the response (accounts.mfa.tasks), so a factor added or
 removed behind the user's back does not go unnoticed."""
 
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -9,7 +11,7 @@ from django.http import HttpRequest
 
 from accounts.mfa import tasks
 from accounts.models import AuthEvent, User
-from accounts.security.audit import record_event
+from accounts.security.audit import record_events
 
 # The audit kinds a user is told about by e-mail (a refused code is audited, not mailed).
 MAILED = frozenset(
@@ -34,12 +36,36 @@ def mfa_change_record(
 ) -> None:
     """Audit `kind` for `user` (with `factor`: "totp", "recovery_codes", "webauthn") and,
     for the kinds in MAILED, e-mail the user once the transaction commits."""
+    mfa_change_records(
+        users=[user], kind=kind, request=request, factor=factor, actor=actor, **detail
+    )
+
+
+def mfa_change_records(
+    *,
+    users: Sequence[User],
+    kind: AuthEvent.Kind,
+    request: HttpRequest | None,
+    factor: str = "",
+    actor: str = "",
+    **detail: Any,
+) -> None:
+    """mfa_change_record for many users at once (an administrator's bulk reset): one
+    INSERT of their audit rows, then one e-mail each."""
     if factor:
         detail["factor"] = factor
-    record_event(kind, request=request, user=user, actor=actor, **detail)
-    if kind in MAILED and user.email:
-        transaction.on_commit(
-            lambda: tasks.send_mfa_notice_mail.enqueue(
-                user_id=user.pk, kind=str(kind), factor=factor
+    record_events(
+        kind, [{"user": user, "detail": detail} for user in users], request=request, actor=actor
+    )
+    if kind not in MAILED:
+        return
+    for user in users:
+        if user.email:
+            transaction.on_commit(
+                partial(
+                    tasks.send_mfa_notice_mail.enqueue,
+                    user_id=user.pk,
+                    kind=str(kind),
+                    factor=factor,
+                )
             )
-        )

@@ -178,6 +178,8 @@ def test_the_bulk_action_resets_every_selected_user_one_statement_a_step(
     assert len([sql for sql in deletes if "mfachallenge" in sql]) == 1
     revokes = [sql for sql in statements if sql.startswith('UPDATE "accounts_devicesession"')]
     assert len(revokes) == 1
+    audits = [sql for sql in statements if sql.startswith('INSERT INTO "accounts_authevent"')]
+    assert len(audits) == 2  # the revoked sessions' rows, the resets' rows
 
 
 def test_the_bulk_action_keeps_the_admin_signed_in_when_selected(
