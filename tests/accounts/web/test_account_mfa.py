@@ -232,3 +232,14 @@ def test_another_users_passkey_is_a_404(browser, make_user, passkey_of, post):
     passkey_id = passkey_of(other)
     assert post(browser, f"/accounts/mfa/passkeys/{passkey_id}/remove/").status_code == 404
     assert Authenticator.objects.filter(pk=passkey_id).exists()
+
+
+def test_totp_after_a_passkey_brings_no_second_set_of_codes(
+    browser, user, passkey_of, mfa_clock, post
+):
+    passkey_of(user)  # the first factor: its recovery codes came with it
+    secret = shown_secret(post(browser, ENROL).content.decode())
+    done = post(browser, CONFIRM, {"code": mfa_clock.code(secret), "secret": secret})
+    assert done["Location"] == "/accounts/#second-factors"
+    assert kinds(user) == {"totp", "recovery_codes", "webauthn"}
+    assert "Your authenticator app is set up." in browser.get(ACCOUNT).content.decode()

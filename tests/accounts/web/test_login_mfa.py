@@ -237,3 +237,11 @@ def test_a_user_with_a_passkey_alone_is_asked_for_it_after_the_password(
     assert Authenticator.objects.filter(user=user, type="totp").count() == 0
     assert password_step()["Location"] == CODE_PAGE
     assert not signed_in(client)
+
+
+def test_the_passkey_endpoint_needs_a_csrf_token(api_client, passkey):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    assert browser.post(PASSKEY, passkey_answer(api_client, passkey)).status_code == 403
+    assert not signed_in(browser)
