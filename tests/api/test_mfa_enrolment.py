@@ -60,7 +60,7 @@ def test_a_user_without_factors(me):
 )
 def test_the_routes_need_a_signed_in_user(api_client, method, url):
     response = getattr(api_client, method)(url, {"code": "123456"}, format="json")
-    assert (response.status_code, response.json()["code"]) == (401, "not_authenticated")
+    assert (response.status_code, response.json().get("code")) == (401, "not_authenticated")
 
 
 def test_totp_set_up_hands_out_a_secret_kept_encrypted_until_confirmed(me, user):
@@ -87,14 +87,14 @@ def test_a_wrong_confirmation_code_is_invalid(me, mfa_clock):
 
 def test_confirmation_without_a_pending_secret_is_invalid(me):
     response = me.post(CONFIRM_URL, {"code": "123456"}, format="json")
-    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+    assert (response.status_code, response.json().get("code")) == (400, "invalid")
 
 
 def test_a_pending_secret_expires(me, mfa_clock):
     secret = me.post(TOTP_URL).json()["secret"]
     mfa_clock.advance(901)
     response = me.post(CONFIRM_URL, {"code": mfa_clock.code(secret)}, format="json")
-    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+    assert (response.status_code, response.json().get("code")) == (400, "invalid")
 
 
 def test_a_new_set_up_voids_the_earlier_secret(me, mfa_clock):
@@ -122,13 +122,13 @@ def test_confirmation_turns_totp_on_with_recovery_codes_shown_once(
     assert added.detail["factor"] == "totp"
     assert _subjects(user) == ["Kit: Second factor added"]
     again = me.post(TOTP_URL)
-    assert (again.status_code, again.json()["code"]) == (400, "invalid")
+    assert (again.status_code, again.json().get("code")) == (400, "invalid")
     # The app now needs the second factor; the code that confirmed cannot be replayed.
     body = {"username": user.username, "password": password, "device_id": "tablet"}
     first = APIClient().post(TOKEN_URL, body, format="json")
-    assert first.json()["code"] == "mfa_required"
+    assert first.json().get("code") == "mfa_required"
     replay = {"mfa_token": first.json()["mfa_token"], "code": code}
-    assert APIClient().post(MFA_URL, replay, format="json").json()["code"] == "mfa_invalid"
+    assert APIClient().post(MFA_URL, replay, format="json").json().get("code") == "mfa_invalid"
     mfa_clock.advance(30)
     fresh = {"mfa_token": first.json()["mfa_token"], "code": mfa_clock.code(secret)}
     assert APIClient().post(MFA_URL, fresh, format="json").status_code == 200
@@ -137,10 +137,10 @@ def test_confirmation_turns_totp_on_with_recovery_codes_shown_once(
 def test_removing_totp_needs_a_right_code(me, user, totp_enrol, mfa_clock, mailed):
     secret, codes = totp_enrol(user)
     wrong = me.delete(TOTP_URL, {"code": mfa_clock.code(secret, steps=4)}, format="json")
-    assert (wrong.status_code, wrong.json()["code"]) == (400, "invalid")
+    assert (wrong.status_code, wrong.json().get("code")) == (400, "invalid")
     assert AuthEvent.objects.filter(user=user, kind=AuthEvent.Kind.MFA_FAILED).count() == 1
     missing = me.delete(TOTP_URL, {}, format="json")
-    assert (missing.status_code, missing.json()["code"]) == (400, "invalid")
+    assert (missing.status_code, missing.json().get("code")) == (400, "invalid")
     assert me.get(STATUS_URL).json()["totp"] is True
     response = mailed(lambda: me.delete(TOTP_URL, {"code": mfa_clock.code(secret)}, format="json"))
     assert response.status_code == 204
@@ -151,7 +151,7 @@ def test_removing_totp_needs_a_right_code(me, user, totp_enrol, mfa_clock, maile
     assert removed.detail["factor"] == "totp"
     assert _subjects(user) == ["Kit: Second factor removed"]
     again = me.delete(TOTP_URL, {"code": codes[0]}, format="json")
-    assert (again.status_code, again.json()["code"]) == (400, "invalid")
+    assert (again.status_code, again.json().get("code")) == (400, "invalid")
 
 
 def test_removing_totp_with_a_recovery_code(me, user, totp_enrol):
@@ -169,14 +169,14 @@ def test_wrong_codes_on_the_enrolment_routes_count_toward_the_lockout(
     assert me.post(RECOVERY_URL, wrong, format="json").status_code == 400
     assert me.delete(TOTP_URL, wrong, format="json").status_code == 400
     locked = me.delete(TOTP_URL, {"code": mfa_clock.code(secret)}, format="json")
-    assert (locked.status_code, locked.json()["code"]) == (429, "too_many_attempts")
+    assert (locked.status_code, locked.json().get("code")) == (429, "too_many_attempts")
     assert me.get(STATUS_URL).json()["totp"] is True
 
 
 def test_new_recovery_codes_void_the_old_ones(me, user, password, totp_enrol, mfa_clock, mailed):
     secret, old = totp_enrol(user)
     wrong = me.post(RECOVERY_URL, {"code": "00000000"}, format="json")
-    assert (wrong.status_code, wrong.json()["code"]) == (400, "invalid")
+    assert (wrong.status_code, wrong.json().get("code")) == (400, "invalid")
     response = mailed(
         lambda: me.post(RECOVERY_URL, {"code": mfa_clock.code(secret)}, format="json")
     )
@@ -190,14 +190,14 @@ def test_new_recovery_codes_void_the_old_ones(me, user, password, totp_enrol, mf
     body = {"username": user.username, "password": password, "device_id": "tablet"}
     token = APIClient().post(TOKEN_URL, body, format="json").json()["mfa_token"]
     refused = APIClient().post(MFA_URL, {"mfa_token": token, "code": old[0]}, format="json")
-    assert refused.json()["code"] == "mfa_invalid"
+    assert refused.json().get("code") == "mfa_invalid"
     signed_in = APIClient().post(MFA_URL, {"mfa_token": token, "code": new[0]}, format="json")
     assert signed_in.status_code == 200
 
 
 def test_new_recovery_codes_need_a_second_factor(me):
     response = me.post(RECOVERY_URL, {"code": "12345678"}, format="json")
-    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+    assert (response.status_code, response.json().get("code")) == (400, "invalid")
 
 
 def test_a_browser_app_enrols_with_the_csrf_header(browser, sign_in, user, password, mfa_clock):
@@ -209,6 +209,6 @@ def test_a_browser_app_enrols_with_the_csrf_header(browser, sign_in, user, passw
     )
     assert login.status_code == 200
     refused = browser.post(TOTP_URL)
-    assert (refused.status_code, refused.json()["code"]) == (403, "csrf_failed")
+    assert (refused.status_code, refused.json().get("code")) == (403, "csrf_failed")
     allowed = browser.post(TOTP_URL, HTTP_X_CSRFTOKEN=browser.cookies["csrftoken"].value)
     assert allowed.status_code == 200

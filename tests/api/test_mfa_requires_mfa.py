@@ -46,7 +46,7 @@ def test_a_refreshed_token_still_passes(mfa_pair, bearer, refresh):
 
 def test_anonymous_callers_get_401(api_client):
     response = api_client.post(PAYOUTS)
-    assert (response.status_code, response.json()["code"]) == (401, "not_authenticated")
+    assert (response.status_code, response.json().get("code")) == (401, "not_authenticated")
 
 
 def _browser(user, amr=None):
@@ -63,7 +63,7 @@ def _browser(user, amr=None):
 @pytest.mark.parametrize("amr", [None, ["pwd"]])
 def test_a_page_session_without_a_second_factor_is_refused(user, amr):
     response = _browser(user, amr).post(PAYOUTS, HTTP_X_CSRFTOKEN="a" * 32)
-    assert (response.status_code, response.json()["code"]) == (403, "mfa_required_for_route")
+    assert (response.status_code, response.json().get("code")) == (403, "mfa_required_for_route")
 
 
 def test_a_page_session_signed_in_with_a_second_factor_passes(user):
