@@ -215,6 +215,17 @@ def session_amr(request: HttpRequest) -> list[str]:
     return [str(m) for m in amr] if isinstance(amr, list) else []
 
 
+def request_amr(request: HttpRequest | None) -> list[str]:
+    """How the caller of `request` signed in: its access token's `amr` on a request a
+    device session authenticates (the API's Bearer or cookie), else its browser session's
+    (session_amr); [] for none (an API key, no request)."""
+    token = getattr(request, "auth", None)
+    if isinstance(token, DeviceAccessToken):
+        amr = token.get("amr", [])
+        return [str(m) for m in amr] if isinstance(amr, list) else []
+    return session_amr(request) if request is not None else []
+
+
 def _bearer_token(request: HttpRequest) -> str | None:
     header = request.META.get("HTTP_AUTHORIZATION", "")
     parts = header.split() if isinstance(header, str) else []

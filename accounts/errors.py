@@ -162,6 +162,16 @@ class MfaTokenInvalid(AccountsError):
     default_detail = "This sign-in step is unknown, expired or already used; sign in again."
 
 
+class MfaStepUpRequired(AccountsError):
+    """A caller whose sign-in had no second factor (amr without "mfa") asking for what
+    needs one: a route behind RequiresMFA, or a change of the second factors of an
+    account that has one (else a password alone, or a session from before the first
+    factor, could add or remove factors)."""
+
+    code = "mfa_required_for_route"
+    default_detail = "This needs a sign-in with a second factor: sign in again with one."
+
+
 class PasskeyInvalid(AccountsError):
     """A passkey ceremony refused: a credential unknown, malformed, not user-verified, from
     another origin or relying party, already registered, of a cloned authenticator (sign
@@ -181,6 +191,7 @@ __all__ = [
     "LockedOut",
     "MfaInvalid",
     "MfaRequired",
+    "MfaStepUpRequired",
     "MfaTokenInvalid",
     "NotFound",
     "PasskeyInvalid",

@@ -78,6 +78,7 @@ DOMAIN_STATUS: dict[type[domain.AccountsError], int] = {
     domain.MfaRequired: status.HTTP_401_UNAUTHORIZED,
     domain.MfaInvalid: status.HTTP_401_UNAUTHORIZED,
     domain.MfaTokenInvalid: status.HTTP_401_UNAUTHORIZED,
+    domain.MfaStepUpRequired: status.HTTP_403_FORBIDDEN,
 }
 
 

@@ -123,6 +123,12 @@ ERROR_SCHEMAS = {
         "header matching the csrftoken cookie.",
         codes=["csrf_failed"],
     ),
+    "MfaStepUpError": _error_schema(
+        "The caller signed in without a second factor (its `amr` lacks `mfa`) and the "
+        "route needs one (RequiresMFA, or a change of the second factors of an account "
+        "that has one): sign in again with a second factor.",
+        codes=["mfa_required_for_route"],
+    ),
     "DeviceLimitError": _error_schema(
         "The user has ACCOUNTS_MAX_DEVICES active sessions (policy `reject`).",
         codes=["device_limit_reached"],

@@ -27,8 +27,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from accounts.auth import session_amr
-from accounts.devices.tokens import DeviceAccessToken
+from accounts.auth import request_amr
 
 _PERMISSION = re.compile(r"^[\w-]+\.[\w-]+$")
 
@@ -91,9 +90,7 @@ class RequiresMFA(ClaimPermission):
         user = request.user
         if not (user and user.is_authenticated and user.is_active):
             return False
-        token = request.auth
-        amr = token.get("amr", []) if isinstance(token, DeviceAccessToken) else session_amr(request)
-        return isinstance(amr, list) and "mfa" in amr
+        return "mfa" in request_amr(request)
 
 
 def _views(patterns: Iterable[Any]) -> Iterator[type]:

@@ -349,6 +349,23 @@ def mfa_clock(monkeypatch):
 
 
 @pytest.fixture
+def mfa_client(db):
+    """mfa_client(user, device_id=...) -> an APIClient with the Bearer token of a device
+    session opened with a second factor (amr pwd, otp, mfa: as after /auth/token/mfa/),
+    which changing the factors of an account that has one needs (step-up)."""
+
+    def client(user, *, device_id="mfa-phone"):
+        from accounts.devices.sessions import sign_in
+
+        _, pair = sign_in(request=None, user=user, device_id=device_id, amr=("pwd", "otp", "mfa"))
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {pair.access}")
+        return api
+
+    return client
+
+
+@pytest.fixture
 def totp_enrol(db):
     """totp_enrol(user) -> (secret, recovery_codes): TOTP turned on for `user` in allauth's
     store (encrypted by the kit's adapter), with the recovery codes of a first factor."""

@@ -7,7 +7,12 @@ so its pages and the kit's API read the same store), under the kit's rules:
 - a wrong code is audited (MFA_FAILED) and counted as a failed sign-in by the account
   lockout (accounts.security.lockout.register_failure); a locked account is refused
   before any code is checked;
-- every change is audited and mailed (accounts.mfa.notices.mfa_change_record).
+- every change is audited and mailed (accounts.mfa.notices.mfa_change_record);
+- step-up: once the account has a factor, its factors change only from a session whose
+  sign-in used one (amr "mfa"; mfa_step_up_check), so a password alone (or a session
+  opened before the first factor) can neither add nor remove one; and enrolling the first
+  factor ends every other session of the user (mfa_first_factor_sessions_end), since a
+  password-only session elsewhere may be an attacker's.
 
 TOTP enrolment has two steps: `totp_enrol` hands out a secret (kept, encrypted, in a
 TOTP_SETUP MfaChallenge until confirmed), `totp_confirm` activates it with a first code.
@@ -28,16 +33,18 @@ from allauth.mfa.totp.internal.auth import (
     yield_hotp_counters_from_time,
 )
 from allauth.mfa.utils import decrypt, encrypt
-from django.contrib.auth import get_user_model
+from django.contrib.auth import SESSION_KEY, get_user_model, update_session_auth_hash
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.errors import LockedOut, MfaInvalid
+from accounts.auth import request_amr
+from accounts.devices import sessions
+from accounts.errors import LockedOut, MfaInvalid, MfaStepUpRequired
 from accounts.mfa.challenges import challenge_issue
 from accounts.mfa.notices import mfa_change_record
-from accounts.models import AuthEvent, MfaChallenge, TotpCodeUse, User
+from accounts.models import AuthEvent, DeviceSession, MfaChallenge, TotpCodeUse, User
 from accounts.security.lockout import (
     Attempt,
     attempt_retry_after,
@@ -103,6 +110,37 @@ def mfa_summary(*, user: User) -> dict[str, object]:
         "totp": Authenticator.objects.filter(user=user, type=Type.TOTP).exists(),
         "recovery_codes_left": len(codes.get_unused_codes()) if codes is not None else 0,
     }
+
+
+def mfa_step_up_check(*, user: User, request: HttpRequest | None) -> None:
+    """Before any change of `user`'s second factors: MfaStepUpRequired when the account
+    has a factor and the caller's sign-in did not use one (its amr lacks "mfa"; no
+    request counts as none). The first factor needs no step-up: there is none to use."""
+    if "mfa" not in request_amr(request) and mfa_enabled(user=user):
+        raise MfaStepUpRequired(
+            "Changing your second factors needs a sign-in with one: sign out, then sign in "
+            "again with your password and a second factor."
+        )
+
+
+def mfa_first_factor_sessions_end(*, user: User, request: HttpRequest | None) -> int:
+    """The first factor was just enrolled: end every other session of `user` (device
+    sessions revoked, browser sessions ended), so one opened elsewhere with the password
+    alone (maybe an attacker's, who had the password) does not outlive the factor meant to
+    stop it. The caller's own session stays: its device session, or its browser session
+    (with the new session hash). -> how many device sessions were revoked."""
+    keep = sessions.current_session_id(request) if request is not None else None
+    revoked = sessions.revoke_all_sessions(
+        user,
+        reason=DeviceSession.RevokeReason.LOGOUT_ALL,
+        actor=user.get_username(),
+        keep_session_id=keep,
+        request=request,
+    )
+    session = getattr(request, "session", None)
+    if request is not None and session is not None and session.get(SESSION_KEY) == str(user.pk):
+        update_session_auth_hash(request, user)
+    return revoked
 
 
 # --- checking a code --------------------------------------------------------------------
@@ -207,9 +245,11 @@ def _locked_user(user: User) -> User:
     return get_user_model()._default_manager.select_for_update().get(pk=user.pk)
 
 
-def totp_enrol(*, user: User) -> TotpSetup:
+def totp_enrol(*, user: User, request: HttpRequest | None) -> TotpSetup:
     """A new TOTP secret for `user`, pending until totp_confirm gets its first code (an
-    earlier pending one is voided). ValidationError when TOTP is already on."""
+    earlier pending one is voided). ValidationError when TOTP is already on;
+    MfaStepUpRequired (mfa_step_up_check)."""
+    mfa_step_up_check(user=user, request=request)
     if Authenticator.objects.filter(user=user, type=Type.TOTP).exists():
         raise ValidationError("An authenticator app is already set up; remove it first.")
     secret = generate_totp_secret()
@@ -238,9 +278,12 @@ def totp_confirm(*, user: User, code: str, request: HttpRequest | None) -> list[
     """Turn on the pending TOTP secret with its first `code`; -> the recovery codes made
     with this first factor ([] when the user already had some). ValidationError (field
     `code`) for a wrong code or when nothing is pending. The code's step is recorded, so
-    it cannot then sign anyone in."""
+    it cannot then sign anyone in. MfaStepUpRequired (mfa_step_up_check); the first factor
+    ends the user's other sessions (mfa_first_factor_sessions_end)."""
     with transaction.atomic():
         user = _locked_user(user)
+        mfa_step_up_check(user=user, request=request)
+        first = not mfa_enabled(user=user)
         if Authenticator.objects.filter(user=user, type=Type.TOTP).exists():
             raise ValidationError("An authenticator app is already set up; remove it first.")
         pending = (
@@ -266,13 +309,16 @@ def totp_confirm(*, user: User, code: str, request: HttpRequest | None) -> list[
         TOTP.activate(user, secret)
         codes = recovery_codes_ensure(user=user)
         mfa_change_record(user=user, kind=Kind.MFA_FACTOR_ADDED, request=request, factor="totp")
+        if first:
+            mfa_first_factor_sessions_end(user=user, request=request)
     return codes
 
 
 def totp_remove(*, user: User, code: str, request: HttpRequest | None) -> None:
     """Turn TOTP off, with a current TOTP or recovery code (checked as at sign-in). The
     recovery codes go too when no other factor is left. ValidationError when TOTP is off
-    or for a wrong code."""
+    or for a wrong code; MfaStepUpRequired (mfa_step_up_check)."""
+    mfa_step_up_check(user=user, request=request)
     if not Authenticator.objects.filter(user=user, type=Type.TOTP).exists():
         raise ValidationError("No authenticator app is set up.")
     _code_checked(user=user, code=code, request=request)
@@ -287,9 +333,10 @@ def totp_remove(*, user: User, code: str, request: HttpRequest | None) -> None:
 def recovery_codes_renew(*, user: User, code: str, request: HttpRequest | None) -> list[str]:
     """A new set of recovery codes (the old ones void), with a current TOTP or recovery
     code; -> the new codes, shown once. ValidationError without a second factor or for a
-    wrong code."""
+    wrong code; MfaStepUpRequired (mfa_step_up_check)."""
     if not mfa_enabled(user=user):
         raise ValidationError("Set up a second factor first.")
+    mfa_step_up_check(user=user, request=request)
     _code_checked(user=user, code=code, request=request)
     with transaction.atomic():
         user = _locked_user(user)

@@ -45,7 +45,12 @@ from fido2.webauthn import (
 from accounts.conf import kit_settings
 from accounts.errors import MfaTokenInvalid, NotFound, PasskeyInvalid
 from accounts.mfa.challenges import challenge_issue, challenge_take, token_hash
-from accounts.mfa.factors import mfa_enabled, recovery_codes_ensure
+from accounts.mfa.factors import (
+    mfa_enabled,
+    mfa_first_factor_sessions_end,
+    mfa_step_up_check,
+    recovery_codes_ensure,
+)
 from accounts.mfa.notices import mfa_change_record
 from accounts.models import AuthEvent, MfaChallenge, User
 
@@ -202,7 +207,9 @@ def passkey_sign_in_complete(
 def passkey_register_begin(*, request: HttpRequest, user: User) -> tuple[str, dict]:
     """Start registering a passkey for `user`: -> (challenge_token, creation options).
     Asks for a discoverable credential with user verification; the user's passkeys are
-    excluded (an authenticator that holds one says so instead of making another)."""
+    excluded (an authenticator that holds one says so instead of making another).
+    MfaStepUpRequired (accounts.mfa.factors.mfa_step_up_check)."""
+    mfa_step_up_check(user=user, request=request)
     server = _server(request)
     existing = [
         WebAuthn(a).authenticator_data.credential_data
@@ -233,7 +240,9 @@ def passkey_register_complete(
     """Store the passkey of this registration for `user`: -> (its row, the recovery codes
     made with this first factor, [] when the user has a set already; shown once).
     PasskeyInvalid for a bad, unverified, non-discoverable or already registered
-    credential, or a challenge not begun by `user`. Audited and mailed."""
+    credential, or a challenge not begun by `user`; MfaStepUpRequired (mfa_step_up_check).
+    Audited and mailed; the first factor ends the user's other sessions
+    (mfa_first_factor_sessions_end)."""
     try:
         registration = RegistrationResponse.from_dict(credential)
         client_challenge = registration.response.client_data.challenge
@@ -262,6 +271,8 @@ def passkey_register_complete(
     }
     with transaction.atomic():
         _lock(user)
+        mfa_step_up_check(user=user, request=request)
+        first = not mfa_enabled(user=user)
         if _stored(auth_data.credential_data.credential_id) is not None:
             raise PasskeyInvalid("This passkey is already registered.")
         name = " ".join(name.split())[:NAME_MAX_LENGTH] or DEFAULT_NAME
@@ -274,6 +285,8 @@ def passkey_register_complete(
             factor=FACTOR,
             passkey_id=authenticator.pk,
         )
+        if first:
+            mfa_first_factor_sessions_end(user=user, request=request)
     return authenticator, recovery_codes
 
 
@@ -302,9 +315,11 @@ def passkeys_list(*, user: User) -> list[dict[str, Any]]:
 
 def passkey_remove(*, request: HttpRequest, user: User, passkey_id: int) -> None:
     """Remove one of `user`'s passkeys (NotFound for another user's or an unknown id); the
-    recovery codes go too when no factor is left (as for TOTP). Audited and mailed."""
+    recovery codes go too when no factor is left (as for TOTP). MfaStepUpRequired
+    (mfa_step_up_check). Audited and mailed."""
     with transaction.atomic():
         _lock(user)
+        mfa_step_up_check(user=user, request=request)
         deleted, _ = Authenticator.objects.filter(
             pk=passkey_id, user=user, type=Authenticator.Type.WEBAUTHN
         ).delete()

@@ -5,6 +5,7 @@ allauth.mfa's store (docs/decisions/0001-mfa-pages.md). The two WebAuthn ceremon
 scripts over the API (static/accounts/passkey-*.js); everything else is a form that posts.
 """
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any, cast
@@ -25,7 +26,14 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import auth
-from accounts.errors import LockedOut, MfaInvalid, MfaTokenInvalid, NotFound, PasskeyInvalid
+from accounts.errors import (
+    LockedOut,
+    MfaInvalid,
+    MfaStepUpRequired,
+    MfaTokenInvalid,
+    NotFound,
+    PasskeyInvalid,
+)
 from accounts.mfa import factors, passkeys, signin
 from accounts.models import User
 from accounts.web.forms import MfaCodeForm, PasskeySignInForm, add_service_errors
@@ -134,6 +142,21 @@ def _section(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("accounts:account") + "#second-factors")
 
 
+def _step_up(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A factor change refused for want of a second factor in this sign-in
+    (accounts.mfa.factors.mfa_step_up_check): the account page says why."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except MfaStepUpRequired as refusal:
+            messages.error(request, refusal.detail)
+            return _section(request)
+
+    return wrapped
+
+
 def _totp_page(request: HttpRequest, secret: str, form: MfaCodeForm) -> HttpResponse:
     uri = get_adapter().build_totp_url(_user(request), secret)
     return render(
@@ -152,10 +175,11 @@ def _totp_page(request: HttpRequest, secret: str, form: MfaCodeForm) -> HttpResp
 @never_cache
 @login_required
 @require_POST
+@_step_up
 def totp_enrol(request: HttpRequest) -> HttpResponse:
     """A new secret, shown with its QR code and a form for the first code."""
     try:
-        setup = factors.totp_enrol(user=_user(request))
+        setup = factors.totp_enrol(user=_user(request), request=request)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return _section(request)
@@ -166,6 +190,7 @@ def totp_enrol(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_POST
+@_step_up
 def totp_confirm(request: HttpRequest) -> HttpResponse:
     """The first code turns the secret on; the recovery codes of a first factor are shown
     once. The `secret` field only shows the page again after a wrong code: the rule
@@ -212,6 +237,7 @@ def _code_change(
 @never_cache
 @login_required
 @require_POST
+@_step_up
 def totp_remove(request: HttpRequest) -> HttpResponse:
     result = _code_change(
         request,
@@ -228,6 +254,7 @@ def totp_remove(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_POST
+@_step_up
 def recovery_codes_renew(request: HttpRequest) -> HttpResponse:
     result = _code_change(
         request,
@@ -242,6 +269,7 @@ def recovery_codes_renew(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@_step_up
 def passkey_remove(request: HttpRequest, passkey_id: int) -> HttpResponse:
     try:
         passkeys.passkey_remove(request=request, user=_user(request), passkey_id=passkey_id)

@@ -40,6 +40,11 @@ DEVICE_LIMIT_403 = error(
     "now; to sign one out, sign in again with it).",
 )
 LOCKED_429 = error(["too_many_attempts"], "Locked out: see Retry-After.")
+STEP_UP_403 = error(
+    ["csrf_failed", "mfa_required_for_route"],
+    "`mfa_required_for_route`: the account has a second factor and the caller signed in "
+    "without one (a password alone): sign in again with a second factor to change them.",
+)
 
 
 def _validated(serializer_class, request):
@@ -102,11 +107,11 @@ class TotpView(APIView):
             200: TotpSetupSerializer,
             400: error(["invalid"], "An authenticator app is already set up."),
             401: error(AUTH_ERRORS),
-            403: error(["csrf_failed"]),
+            403: STEP_UP_403,
         },
     )
     def post(self, request):
-        setup = factors.totp_enrol(user=model_user(request.user))
+        setup = factors.totp_enrol(user=model_user(request.user), request=request)
         return Response({"secret": setup.secret, "otpauth_uri": setup.otpauth_uri})
 
     @extend_schema(
@@ -120,7 +125,7 @@ class TotpView(APIView):
             204: OpenApiResponse(description="TOTP is off."),
             400: error(["invalid"], WRONG_CODE + " Also when no authenticator app is set up."),
             401: error(AUTH_ERRORS),
-            403: error(["csrf_failed"]),
+            403: STEP_UP_403,
             429: LOCKED_429,
         },
     )
@@ -143,7 +148,7 @@ class TotpConfirmView(APIView):
             200: RecoveryCodesSerializer,
             400: error(["invalid"], "A wrong code, or no set-up pending (field `code`)."),
             401: error(AUTH_ERRORS),
-            403: error(["csrf_failed"]),
+            403: STEP_UP_403,
         },
     )
     def post(self, request):
@@ -164,7 +169,7 @@ class RecoveryCodesView(APIView):
             200: RecoveryCodesSerializer,
             400: error(["invalid"], WRONG_CODE + " Also without a second factor."),
             401: error(AUTH_ERRORS),
-            403: error(["csrf_failed"]),
+            403: STEP_UP_403,
             429: LOCKED_429,
         },
     )

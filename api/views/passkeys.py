@@ -19,6 +19,7 @@ from api.serializers.passkeys import (
 )
 from api.serializers.sessions import SignInResponseSerializer
 from api.views.auth import sign_in_body
+from api.views.mfa import STEP_UP_403
 
 AUTH_ERRORS = ["not_authenticated", "token_invalid", "session_revoked", "token_stale"]
 REFUSED = (
@@ -102,7 +103,7 @@ class PasskeyRegisterBeginView(APIView):
         responses={
             200: PasskeyBeginSerializer,
             401: error(AUTH_ERRORS),
-            403: error(["csrf_failed"]),
+            403: STEP_UP_403,
         },
     )
     def post(self, request):
@@ -122,7 +123,7 @@ class PasskeyListView(APIView):
             201: PasskeyAddedSerializer,
             400: INVALID,
             401: error([*AUTH_ERRORS, "passkey_invalid"], REFUSED),
-            403: error(["csrf_failed"]),
+            403: STEP_UP_403,
         },
     )
     def post(self, request):
@@ -146,7 +147,7 @@ class PasskeyDetailView(APIView):
         responses={
             204: OpenApiResponse(description="The passkey is removed."),
             401: error(AUTH_ERRORS),
-            403: error(["csrf_failed"]),
+            403: STEP_UP_403,
             404: error(["not_found"]),
         },
     )

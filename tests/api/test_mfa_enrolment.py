@@ -106,7 +106,7 @@ def test_a_new_set_up_voids_the_earlier_secret(me, mfa_clock):
 
 
 def test_confirmation_turns_totp_on_with_recovery_codes_shown_once(
-    me, user, password, mfa_clock, mailed
+    me, user, password, mfa_clock, mailed, mfa_client
 ):
     secret = me.post(TOTP_URL).json()["secret"]
     code = mfa_clock.code(secret)
@@ -121,7 +121,11 @@ def test_confirmation_turns_totp_on_with_recovery_codes_shown_once(
     added = AuthEvent.objects.get(user=user, kind=AuthEvent.Kind.MFA_FACTOR_ADDED)
     assert added.detail["factor"] == "totp"
     assert _subjects(user) == ["Kit: Second factor added"]
+    # This password-only session may not change the factors now (step-up)...
     again = me.post(TOTP_URL)
+    assert (again.status_code, again.json().get("code")) == (403, "mfa_required_for_route")
+    # ... and one with the factor is told TOTP is on already.
+    again = mfa_client(user).post(TOTP_URL)
     assert (again.status_code, again.json().get("code")) == (400, "invalid")
     # The app now needs the second factor; the code that confirmed cannot be replayed.
     body = {"username": user.username, "password": password, "device_id": "tablet"}
@@ -134,8 +138,9 @@ def test_confirmation_turns_totp_on_with_recovery_codes_shown_once(
     assert APIClient().post(MFA_URL, fresh, format="json").status_code == 200
 
 
-def test_removing_totp_needs_a_right_code(me, user, totp_enrol, mfa_clock, mailed):
+def test_removing_totp_needs_a_right_code(user, totp_enrol, mfa_clock, mailed, mfa_client):
     secret, codes = totp_enrol(user)
+    me = mfa_client(user)
     wrong = me.delete(TOTP_URL, {"code": mfa_clock.code(secret, steps=4)}, format="json")
     assert (wrong.status_code, wrong.json().get("code")) == (400, "invalid")
     assert AuthEvent.objects.filter(user=user, kind=AuthEvent.Kind.MFA_FAILED).count() == 1
@@ -154,17 +159,19 @@ def test_removing_totp_needs_a_right_code(me, user, totp_enrol, mfa_clock, maile
     assert (again.status_code, again.json().get("code")) == (400, "invalid")
 
 
-def test_removing_totp_with_a_recovery_code(me, user, totp_enrol):
+def test_removing_totp_with_a_recovery_code(user, totp_enrol, mfa_client):
     _, codes = totp_enrol(user)
+    me = mfa_client(user)
     assert me.delete(TOTP_URL, {"code": codes[3]}, format="json").status_code == 204
     assert me.get(STATUS_URL).json()["totp"] is False
 
 
 def test_wrong_codes_on_the_enrolment_routes_count_toward_the_lockout(
-    me, user, totp_enrol, mfa_clock, settings
+    user, totp_enrol, mfa_clock, settings, mfa_client
 ):
     settings.ACCOUNTS = {**settings.ACCOUNTS, "LOGIN_FAILURE_LIMIT": 2}
     secret, _ = totp_enrol(user)
+    me = mfa_client(user)
     wrong = {"code": mfa_clock.code(secret, steps=7)}
     assert me.post(RECOVERY_URL, wrong, format="json").status_code == 400
     assert me.delete(TOTP_URL, wrong, format="json").status_code == 400
@@ -173,8 +180,11 @@ def test_wrong_codes_on_the_enrolment_routes_count_toward_the_lockout(
     assert me.get(STATUS_URL).json()["totp"] is True
 
 
-def test_new_recovery_codes_void_the_old_ones(me, user, password, totp_enrol, mfa_clock, mailed):
+def test_new_recovery_codes_void_the_old_ones(
+    user, password, totp_enrol, mfa_clock, mailed, mfa_client
+):
     secret, old = totp_enrol(user)
+    me = mfa_client(user)
     wrong = me.post(RECOVERY_URL, {"code": "00000000"}, format="json")
     assert (wrong.status_code, wrong.json().get("code")) == (400, "invalid")
     response = mailed(

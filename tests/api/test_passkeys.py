@@ -28,6 +28,13 @@ def enrolled(access, authenticator, passkey_enrol):
     return passkey_enrol(access, authenticator).json()
 
 
+@pytest.fixture
+def stepped_up(enrolled, authenticator, passkey_sign_in):
+    """An access token of `user` signed in with the passkey (amr hwk, user, mfa): what
+    changing the factors of an account that has one needs (step-up)."""
+    return passkey_sign_in(authenticator, device_id="stepped-up").json()["access"]
+
+
 def _client(access):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
@@ -70,9 +77,9 @@ def test_a_passkey_enrolled_with_a_token_signs_the_user_in_with_amr_hwk_user_mfa
 
 
 def test_the_options_ask_for_a_discoverable_credential_and_user_verification(
-    access, enrolled, authenticator
+    stepped_up, authenticator
 ):
-    creation = _client(access).post(PASSKEYS_BEGIN_URL).json()
+    creation = _client(stepped_up).post(PASSKEYS_BEGIN_URL).json()
     request = APIClient().post(PASSKEY_BEGIN_URL).json()
 
     options = creation["options"]
@@ -156,14 +163,14 @@ def test_the_relying_party_and_origins_come_from_the_settings(
 
 
 def test_a_credential_registered_to_another_user_cannot_be_registered_again(
-    access, enrolled, authenticator, make_user, sign_in, passkey_enrol, user
+    stepped_up, authenticator, make_user, sign_in, passkey_enrol, user
 ):
     other = make_user()
     other_access = sign_in(device_id="other", username=other.username).json()["access"]
     taken = authenticator.last
 
     again = passkey_enrol(other_access, SoftwareAuthenticator(), reuse=taken, expect=401)
-    mine_again = passkey_enrol(access, SoftwareAuthenticator(), reuse=taken, expect=401)
+    mine_again = passkey_enrol(stepped_up, SoftwareAuthenticator(), reuse=taken, expect=401)
 
     assert again.json()["code"] == mine_again.json()["code"] == "passkey_invalid"
     assert not Authenticator.objects.filter(user=other).exists()
@@ -312,10 +319,11 @@ def test_a_credential_that_is_not_an_object_is_a_400(access):
 
 
 def test_enrolment_and_removal_are_audited_and_mailed(
-    access, authenticator, passkey_enrol, user, django_capture_on_commit_callbacks
+    access, authenticator, passkey_enrol, passkey_sign_in, user, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         added = passkey_enrol(access, authenticator).json()
+    access = passkey_sign_in(authenticator).json()["access"]  # step-up
     assert _events(AuthEvent.Kind.MFA_FACTOR_ADDED)[-1].detail == {
         "factor": "webauthn",
         "passkey_id": added["id"],
@@ -349,16 +357,16 @@ def test_another_users_passkey_is_not_found_and_stays(
 
 
 def test_a_removed_passkey_no_longer_signs_in_and_the_last_takes_the_codes(
-    access, enrolled, authenticator, passkey_sign_in, user
+    stepped_up, enrolled, authenticator, passkey_sign_in, user
 ):
-    assert _client(access).delete(f"{PASSKEYS_URL}{enrolled['id']}/").status_code == 204
+    assert _client(stepped_up).delete(f"{PASSKEYS_URL}{enrolled['id']}/").status_code == 204
 
     assert passkey_sign_in(authenticator, expect=401).json()["code"] == "passkey_invalid"
     assert not Authenticator.objects.filter(user=user).exists()  # recovery codes gone too
 
 
-def test_a_second_passkey_brings_no_new_recovery_codes(access, enrolled, passkey_enrol):
-    second = passkey_enrol(access, SoftwareAuthenticator(), name="Laptop").json()
+def test_a_second_passkey_brings_no_new_recovery_codes(stepped_up, enrolled, passkey_enrol):
+    second = passkey_enrol(stepped_up, SoftwareAuthenticator(), name="Laptop").json()
 
     assert second["recovery_codes"] == []
     assert len(enrolled["recovery_codes"]) == 10

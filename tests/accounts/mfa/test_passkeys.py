@@ -11,6 +11,7 @@ from allauth.mfa.webauthn.internal.auth import WebAuthn, get_credentials
 from django.db import OperationalError, transaction
 from django.test import RequestFactory
 
+from accounts import auth
 from accounts.errors import PasskeyInvalid
 from accounts.mfa import passkeys
 from accounts.models import AuthEvent
@@ -21,6 +22,13 @@ pytestmark = pytest.mark.django_db
 
 def _request(host="testserver"):
     return RequestFactory().post("/", HTTP_HOST=host)
+
+
+def _stepped_up_request():
+    """A request of a browser session signed in with a second factor (step-up)."""
+    request = _request()
+    request.session = {auth.SESSION_AMR_KEY: list(passkeys.AMR)}
+    return request
 
 
 def _register(user, authenticator, **knobs):
@@ -160,7 +168,7 @@ def test_a_user_handle_that_is_not_the_owners_is_refused_and_audited(user, make_
 def test_a_challenge_of_the_other_ceremony_is_refused(user):
     authenticator = SoftwareAuthenticator()
     _register(user, authenticator)
-    token, options = passkeys.passkey_register_begin(request=_request(), user=user)
+    token, options = passkeys.passkey_register_begin(request=_stepped_up_request(), user=user)
 
     with pytest.raises(PasskeyInvalid):
         passkeys.passkey_sign_in_complete(
@@ -205,7 +213,7 @@ def test_a_mangled_credential_is_only_ever_refused(user):
     never another exception (a 500)."""
     authenticator = SoftwareAuthenticator()
     _register(user, authenticator)
-    _, options = passkeys.passkey_register_begin(request=_request(), user=user)
+    _, options = passkeys.passkey_register_begin(request=_stepped_up_request(), user=user)
     registration = SoftwareAuthenticator().register(options)
     _, request_options = passkeys.passkey_sign_in_begin(request=_request())
     assertion = authenticator.sign_in(request_options)
@@ -222,7 +230,7 @@ def test_a_mangled_credential_is_only_ever_refused(user):
     for mangled in _mutations(registration, 150, seed=2):
         try:
             passkeys.passkey_register_complete(
-                request=_request(), user=user, credential=mangled, challenge_token=None
+                request=_stepped_up_request(), user=user, credential=mangled, challenge_token=None
             )
             accepted += 1
         except PasskeyInvalid:

@@ -108,15 +108,17 @@ def test_a_confirm_without_a_set_up_sends_back_to_the_section(browser, user, pos
     assert kinds(user) == set()
 
 
-def test_setting_up_twice_is_refused_with_a_message(browser, user, enrol_totp, post):
+def test_setting_up_twice_is_refused_with_a_message(user, enrol_totp, mfa_browser, post):
     enrol_totp(user)
+    browser = mfa_browser(user)
     response = post(browser, ENROL)
     assert response["Location"] == "/accounts/#second-factors"
     assert "already set up" in browser.get(ACCOUNT).content.decode()
 
 
-def test_removing_needs_a_right_code(browser, user, enrol_totp, mfa_clock, post):
+def test_removing_needs_a_right_code(user, enrol_totp, mfa_browser, mfa_clock, post):
     secret, _ = enrol_totp(user)
+    browser = mfa_browser(user)
     wrong = post(browser, REMOVE, {"totp_remove-code": "000000"})
     assert wrong.status_code == 400
     assert "The code is wrong or was already used." in wrong.content.decode()
@@ -131,10 +133,11 @@ def test_removing_needs_a_right_code(browser, user, enrol_totp, mfa_clock, post)
 
 
 def test_wrong_codes_on_the_account_page_count_toward_the_lockout(
-    browser, user, enrol_totp, mfa_clock, settings, post
+    user, enrol_totp, mfa_browser, mfa_clock, settings, post
 ):
     settings.ACCOUNTS = {**settings.ACCOUNTS, "LOGIN_FAILURE_LIMIT": 2}
     secret, _ = enrol_totp(user)
+    browser = mfa_browser(user)
     for _ in range(2):
         post(browser, REMOVE, {"totp_remove-code": "000000"})
     locked = post(browser, REMOVE, {"totp_remove-code": mfa_clock.code(secret)})
@@ -142,8 +145,9 @@ def test_wrong_codes_on_the_account_page_count_toward_the_lockout(
     assert "totp" in kinds(user)
 
 
-def test_new_recovery_codes_void_the_old_ones(browser, user, enrol_totp, mfa_clock, post):
+def test_new_recovery_codes_void_the_old_ones(user, enrol_totp, mfa_browser, mfa_clock, post):
     secret, old = enrol_totp(user)
+    browser = mfa_browser(user)
     renewed = post(browser, RENEW, {"recovery_codes-code": mfa_clock.code(secret)})
     assert renewed.status_code == 200
     new = shown_codes(renewed.content.decode())
@@ -157,8 +161,9 @@ def test_new_recovery_codes_void_the_old_ones(browser, user, enrol_totp, mfa_clo
     assert post(browser, RENEW, {"recovery_codes-code": new[0]}).status_code == 200
 
 
-def test_renewing_with_a_wrong_code_keeps_the_codes(browser, user, enrol_totp, post):
+def test_renewing_with_a_wrong_code_keeps_the_codes(user, enrol_totp, mfa_browser, post):
     _, old = enrol_totp(user)
+    browser = mfa_browser(user)
     response = post(browser, RENEW, {"recovery_codes-code": "nope"})
     assert response.status_code == 400
     assert "The code is wrong or was already used." in response.content.decode()
@@ -219,8 +224,9 @@ def passkey_of(sign_in, passkey_enrol, authenticator, make_user, password):
     return _passkey_of
 
 
-def test_removing_a_passkey(browser, user, passkey_of, post):
+def test_removing_a_passkey(user, passkey_of, mfa_browser, post):
     passkey_id = passkey_of(user)
+    browser = mfa_browser(user)
     response = post(browser, f"/accounts/mfa/passkeys/{passkey_id}/remove/")
     assert response["Location"] == "/accounts/#second-factors"
     assert not Authenticator.objects.filter(pk=passkey_id).exists()
@@ -235,9 +241,10 @@ def test_another_users_passkey_is_a_404(browser, make_user, passkey_of, post):
 
 
 def test_totp_after_a_passkey_brings_no_second_set_of_codes(
-    browser, user, passkey_of, mfa_clock, post
+    user, passkey_of, mfa_browser, mfa_clock, post
 ):
     passkey_of(user)  # the first factor: its recovery codes came with it
+    browser = mfa_browser(user)
     secret = shown_secret(post(browser, ENROL).content.decode())
     done = post(browser, CONFIRM, {"code": mfa_clock.code(secret), "secret": secret})
     assert done["Location"] == "/accounts/#second-factors"
