@@ -52,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
     "SIGNUP_RATE": "10/hour",
     # Failed API keys per client address before the service routes answer 429.
     "API_KEY_FAILURE_RATE": "20/minute",
+    # Passkey sign-ins begun per client address (each writes a challenge row).
+    "PASSKEY_SIGN_IN_RATE": "30/minute",
     # Seconds a process skips the cache (reading the database) after a cache error or
     # timeout, before it tries again (accounts/revocation/state.py).
     "CACHE_BREAKER_SECONDS": 5,
@@ -106,6 +108,7 @@ class KitSettings:
     RESET_RATE: str
     SIGNUP_RATE: str
     API_KEY_FAILURE_RATE: str
+    PASSKEY_SIGN_IN_RATE: str
     CACHE_BREAKER_SECONDS: int
     LOCAL_VIEW: bool
     LOCAL_VIEW_TTL: int

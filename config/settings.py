@@ -470,6 +470,8 @@ ACCOUNTS = {
     "RESET_RATE": env.str("ACCOUNTS_RESET_RATE", default="5/hour"),
     "SIGNUP_RATE": env.str("ACCOUNTS_SIGNUP_RATE", default="10/hour"),
     "API_KEY_FAILURE_RATE": env.str("ACCOUNTS_API_KEY_FAILURE_RATE", default="20/minute"),
+    # Passkey sign-ins begun per client address (the public begin route writes a row each).
+    "PASSKEY_SIGN_IN_RATE": env.str("ACCOUNTS_PASSKEY_SIGN_IN_RATE", default="30/minute"),
     # After a cache error or timeout (a Redis down or hung), each process skips the cache
     # for this many seconds, reading the database (never failing open), then tries again.
     "CACHE_BREAKER_SECONDS": env.int("ACCOUNTS_CACHE_BREAKER_SECONDS", default=5),

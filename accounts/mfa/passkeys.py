@@ -43,7 +43,7 @@ from fido2.webauthn import (
 )
 
 from accounts.conf import kit_settings
-from accounts.errors import MfaTokenInvalid, NotFound, PasskeyInvalid
+from accounts.errors import MfaTokenInvalid, NotFound, PasskeyInvalid, Throttled
 from accounts.mfa.challenges import challenge_issue, challenge_take, token_hash
 from accounts.mfa.factors import (
     mfa_enabled,
@@ -53,6 +53,7 @@ from accounts.mfa.factors import (
 )
 from accounts.mfa.notices import mfa_change_record
 from accounts.models import AuthEvent, MfaChallenge, User
+from accounts.security import ratelimit
 
 FACTOR = "webauthn"
 # How a passkey sign-in proves the user (RFC 8176): a hardware-bound key, with user
@@ -142,7 +143,12 @@ def _refused(*, user: User, request: HttpRequest, reason: str) -> PasskeyInvalid
 
 def passkey_sign_in_begin(*, request: HttpRequest) -> tuple[str, dict]:
     """Start a passwordless sign-in: -> (challenge_token, request options). No user yet:
-    the authenticator offers its discoverable credentials for this relying party."""
+    the authenticator offers its discoverable credentials for this relying party. Anyone
+    may call it and each call writes a row, so it is limited per client address
+    (ACCOUNTS_PASSKEY_SIGN_IN_RATE): Throttled past it."""
+    retry_after = ratelimit.request_limit_hit(request, flow=ratelimit.PASSKEY_SIGN_IN)
+    if retry_after is not None:
+        raise Throttled(retry_after, "Too many passkey sign-ins from your network; try later.")
     server = _server(request)
     return _issue(
         kind=MfaChallenge.Kind.PASSKEY_SIGN_IN,

@@ -94,12 +94,17 @@ def rate_limit_reached(*, flow: str, key: str, rate: str) -> int | None:
 # The public forms' flows and the ACCOUNTS setting holding each one's rate.
 RESET = "reset"
 SIGNUP = "signup"
-_FLOW_RATES = {RESET: "RESET_RATE", SIGNUP: "SIGNUP_RATE"}
+PASSKEY_SIGN_IN = "passkey_sign_in"
+_FLOW_RATES = {
+    RESET: "RESET_RATE",
+    SIGNUP: "SIGNUP_RATE",
+    PASSKEY_SIGN_IN: "PASSKEY_SIGN_IN_RATE",
+}
 
 
 def request_limit_hit(request: HttpRequest, *, flow: str) -> int | None:
-    """Count this request of its client address against `flow`'s ACCOUNTS rate (RESET or
-    SIGNUP); the seconds to wait when it is over the limit, else None."""
+    """Count this request of its client address against `flow`'s ACCOUNTS rate (RESET,
+    SIGNUP or PASSKEY_SIGN_IN); the seconds to wait when it is over the limit, else None."""
     rate = getattr(kit_settings, _FLOW_RATES[flow])
     return rate_limit_hit(flow=flow, key=client_ip(request) or "", rate=rate)
 

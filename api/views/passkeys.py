@@ -47,7 +47,10 @@ class PasskeySignInBeginView(APIView):
         "user verification required) and the `challenge_token` to send back.",
         auth=[],
         request=None,
-        responses={200: PasskeyBeginSerializer},
+        responses={
+            200: PasskeyBeginSerializer,
+            429: error(["throttled"], "ACCOUNTS_PASSKEY_SIGN_IN_RATE: see Retry-After."),
+        },
     )
     def post(self, request):
         token, options = passkeys.passkey_sign_in_begin(request=request)
