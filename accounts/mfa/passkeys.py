@@ -15,11 +15,13 @@ fido2's Fido2Server checks the ceremonies; the kit adds what it leaves to the re
   `sign_count`, the last sign counter seen (allauth keeps none). A counter that does not
   grow (when either is non-zero) means a cloned authenticator: refused and audited.
 - A credential id belongs to one account: registering one that is already stored (to
-  anyone) is refused, and a sign-in finds the account by the credential id alone.
+  anyone) is refused, also when two accounts register it at the same instant (a lock per
+  credential id), and a sign-in finds the account by the credential id alone.
 Every change is audited and mailed (accounts.mfa.notices), every refusal of a known
 credential audited (MFA_FAILED).
 """
 
+import hashlib
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -27,7 +29,7 @@ from typing import Any
 from allauth.mfa.adapter import get_adapter
 from allauth.mfa.models import Authenticator
 from allauth.mfa.webauthn.internal.auth import WebAuthn
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django.http.request import split_domain_port
 from django.utils import timezone
@@ -128,6 +130,21 @@ def _stored(credential_id: bytes) -> Authenticator | None:
 def _lock(user: User) -> None:
     """Lock the user's row for this transaction: one factor change of a user at a time."""
     User.objects.select_for_update().filter(pk=user.pk).first()
+
+
+def _credential_lock(credential_id: bytes) -> None:
+    """Serialise, until this transaction ends, the registrations of one credential id
+    whoever registers it: the user row locks of two accounts do not stop the same
+    credential being stored for both at once, this does (the second one then finds it).
+    PostgreSQL: a transaction-level advisory lock on 64 bits of the id's SHA-256; SQLite
+    runs one write transaction at a time anyway."""
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.sha256(b"kit.passkey.credential\0" + credential_id).digest()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest[:8], "big", signed=True)]
+        )
 
 
 def _refused(*, user: User, request: HttpRequest, reason: str) -> PasskeyInvalid:
@@ -275,11 +292,13 @@ def passkey_register_complete(
         **stored.get("clientExtensionResults", {}),
         "credProps": {"rk": True},
     }
+    credential_id = auth_data.credential_data.credential_id
     with transaction.atomic():
         _lock(user)
+        _credential_lock(credential_id)
         mfa_step_up_check(user=user, request=request)
         first = not mfa_enabled(user=user)
-        if _stored(auth_data.credential_data.credential_id) is not None:
+        if _stored(credential_id) is not None:
             raise PasskeyInvalid("This passkey is already registered.")
         name = " ".join(name.split())[:NAME_MAX_LENGTH] or DEFAULT_NAME
         authenticator = WebAuthn.add(user, name, stored).instance

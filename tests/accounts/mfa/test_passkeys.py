@@ -1,8 +1,10 @@
 """accounts.mfa.passkeys, the rules without a transport (as the HTML pages call them): the
 relying party, allauth's store, and what the ceremonies refuse."""
 
+import contextlib
 import copy
 import random
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -151,6 +153,54 @@ def test_the_sign_counter_is_compared_and_saved_under_the_passkeys_row_lock(user
     monkeypatch.setattr(Authenticator, "save", save_after_the_other_tried)
     assert _sign_in(authenticator) == user
     assert seen == ["waited for the lock"]
+
+
+@pytest.mark.postgres  # SQLite takes one writer at a time anyway
+@pytest.mark.django_db(transaction=True)
+def test_one_credential_registered_to_two_accounts_at_once_is_stored_once(
+    user, make_user, monkeypatch
+):
+    """Two accounts finish registering the same credential id at the same instant: a
+    barrier holds each registration that has looked for the id until both have (or 0.5 s
+    passed: one waiting for the other's lock never gets there), so a check-then-insert
+    without a lock per credential id stores it twice."""
+    other = make_user()
+    original = SoftwareAuthenticator()
+    token_a, options_a = passkeys.passkey_register_begin(request=_request(), user=user)
+    credential_a = original.register(options_a)
+    token_b, options_b = passkeys.passkey_register_begin(request=_request(), user=other)
+    credential_b = SoftwareAuthenticator().register(options_b, reuse=original.last)
+    barrier = threading.Barrier(2)
+    stored = passkeys._stored
+
+    def stored_together(credential_id):
+        found = stored(credential_id)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=0.5)
+        return found
+
+    monkeypatch.setattr(passkeys, "_stored", stored_together)
+
+    def register(owner_token_credential):
+        from django.db import connection
+
+        owner, token, credential = owner_token_credential
+        try:
+            passkeys.passkey_register_complete(
+                request=_request(), user=owner, credential=credential, challenge_token=token
+            )
+            return "stored"
+        except PasskeyInvalid:
+            return "refused"
+        finally:
+            connection.close()
+
+    attempts = [(user, token_a, credential_a), (other, token_b, credential_b)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = sorted(pool.map(register, attempts))
+
+    assert results == ["refused", "stored"]
+    assert Authenticator.objects.filter(type=Authenticator.Type.WEBAUTHN).count() == 1
 
 
 def test_a_user_handle_that_is_not_the_owners_is_refused_and_audited(user, make_user):
