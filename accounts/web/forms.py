@@ -2,6 +2,7 @@
 accounts.users, whose errors they show next to the field they belong to. Every form
 that checks a password does so behind the lockout (accounts.security.lockout)."""
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -138,11 +139,16 @@ class PasskeySignInForm(forms.Form):
     and the authenticator's answer (WebAuthn JSON), then where to go after."""
 
     challenge_token = forms.CharField(max_length=128, strip=False)
-    credential = forms.JSONField(max_length=16384)
+    # Text parsed here, not a JSONField: that one lets json's RecursionError (a body
+    # nested a few thousand levels deep) through as a 500.
+    credential = forms.CharField(max_length=16384, strip=False)
     next = forms.CharField(required=False, max_length=2048)
 
     def clean_credential(self) -> dict[str, Any]:
-        credential = self.cleaned_data["credential"]
+        try:
+            credential = json.loads(self.cleaned_data["credential"])
+        except (ValueError, RecursionError):
+            credential = None
         if not isinstance(credential, dict):
             raise ValidationError("Not a credential.")
         return credential

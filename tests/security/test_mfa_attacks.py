@@ -242,3 +242,18 @@ def test_the_staff_gate_guards_every_admin_path(settings, make_user, path):
     response = client.get(path)
 
     assert (response.status_code, response.get("Location")) == (302, "/accounts/#second-factors")
+
+
+@pytest.mark.parametrize(
+    "credential",
+    ["[" * 5000 + "]" * 5000, '{"a":' * 3000 + "1" + "}" * 3000, "not json", "[1, 2]"],
+)
+def test_the_html_passkey_sign_in_refuses_any_credential_text_without_a_500(credential):
+    client = Client(raise_request_exception=False)
+
+    response = client.post(
+        "/accounts/login/passkey/", {"challenge_token": "x", "credential": credential}
+    )
+
+    assert (response.status_code, response.get("Location")) == (302, LOGIN)
+    assert client.get("/accounts/").status_code == 302
