@@ -7,6 +7,7 @@ from allauth.mfa.models import Authenticator
 from django.core import mail
 from rest_framework.test import APIClient
 
+from accounts.conf import kit_settings
 from accounts.models import AuthEvent, MfaChallenge
 
 pytestmark = pytest.mark.django_db
@@ -120,7 +121,7 @@ def test_confirmation_turns_totp_on_with_recovery_codes_shown_once(
     assert secret not in str(stored.data)
     added = AuthEvent.objects.get(user=user, kind=AuthEvent.Kind.MFA_FACTOR_ADDED)
     assert added.detail["factor"] == "totp"
-    assert _subjects(user) == ["Kit: Second factor added"]
+    assert _subjects(user) == [f"{kit_settings.SITE_NAME}: Second factor added"]
     # This password-only session may not change the factors now (step-up)...
     again = me.post(TOTP_URL)
     assert (again.status_code, again.json().get("code")) == (403, "mfa_required_for_route")
@@ -154,7 +155,7 @@ def test_removing_totp_needs_a_right_code(user, totp_enrol, mfa_clock, mailed, m
     assert not Authenticator.objects.filter(user=user).exists()
     removed = AuthEvent.objects.get(user=user, kind=AuthEvent.Kind.MFA_FACTOR_REMOVED)
     assert removed.detail["factor"] == "totp"
-    assert _subjects(user) == ["Kit: Second factor removed"]
+    assert _subjects(user) == [f"{kit_settings.SITE_NAME}: Second factor removed"]
     again = me.delete(TOTP_URL, {"code": codes[0]}, format="json")
     assert (again.status_code, again.json().get("code")) == (400, "invalid")
 
@@ -196,7 +197,7 @@ def test_new_recovery_codes_void_the_old_ones(
     assert not set(new) & set(old)
     renewed = AuthEvent.objects.get(user=user, kind=AuthEvent.Kind.MFA_RECOVERY_CODES_RENEWED)
     assert renewed.detail["factor"] == "recovery_codes"
-    assert _subjects(user) == ["Kit: Recovery codes renewed"]
+    assert _subjects(user) == [f"{kit_settings.SITE_NAME}: Recovery codes renewed"]
     body = {"username": user.username, "password": password, "device_id": "tablet"}
     token = APIClient().post(TOKEN_URL, body, format="json").json()["mfa_token"]
     refused = APIClient().post(MFA_URL, {"mfa_token": token, "code": old[0]}, format="json")

@@ -8,6 +8,7 @@ from django.core import mail
 from django.db import connection
 from django.test import Client
 
+from accounts.conf import kit_settings
 from accounts.models import AuthEvent, DeviceSession, MfaChallenge, User
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +66,7 @@ def assert_reset(user, actor="root"):
     # The user's browser is signed out: the account page sends it to the sign-in page.
     assert user.browser.get("/accounts/").status_code == 302
     told = [m.subject for m in mail.outbox if m.to == [user.email]]
-    assert told == ["Kit: Second factors reset by an administrator"]
+    assert told == [f"{kit_settings.SITE_NAME}: Second factors reset by an administrator"]
 
 
 def test_the_change_page_offers_the_reset(root, victim):
