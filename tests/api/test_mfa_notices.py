@@ -8,6 +8,7 @@ from django.core import mail
 from django.test import Client
 from rest_framework.test import APIClient
 
+from accounts.conf import kit_settings
 from accounts.models import AuthEvent
 from tests.conftest import PASSKEY_BEGIN_URL, PASSKEY_SIGN_IN_URL, PASSKEYS_URL
 from tests.webauthn_authenticator import SoftwareAuthenticator
@@ -108,12 +109,15 @@ def test_every_factor_change_is_audited_and_mailed(
     ]
     assert AuthEvent.objects.get(kind=Kind.MFA_RESET).actor == superuser.username
     assert [m.subject for m in mail.outbox if m.to == [user.email]] == [
-        "Kit: Second factor added",
-        "Kit: Recovery code used",
-        "Kit: Recovery codes renewed",
-        "Kit: Second factor added",
-        "Kit: Second factor removed",
-        "Kit: Second factor removed",
-        "Kit: Second factor added",
-        "Kit: Second factors reset by an administrator",
+        f"{kit_settings.SITE_NAME}: {what}"
+        for what in [
+            "Second factor added",
+            "Recovery code used",
+            "Recovery codes renewed",
+            "Second factor added",
+            "Second factor removed",
+            "Second factor removed",
+            "Second factor added",
+            "Second factors reset by an administrator",
+        ]
     ]
