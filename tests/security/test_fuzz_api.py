@@ -49,11 +49,14 @@ SEMANTIC_CHECKS = {
     ("POST", "/api/v1/mfa/recovery-codes/"),
 }
 
-pytestmark = pytest.mark.django_db
+# Each request commits, as in production: in one test-wide transaction, PostgreSQL keeps
+# every version of the user row that the per-case sign-ins lock and update, and the
+# deferred foreign-key checks at the end walk them all (minutes at 100 examples).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def api_schema(db):
+def api_schema(transactional_db):
     from config.wsgi import application
 
     # Like Django's test client: the end of a request must not close the connection that
