@@ -180,6 +180,7 @@ class DeviceSession(models.Model):
         DEVICE_LIMIT = "device_limit", "Evicted by the device limit"
         REPLACED = "replaced", "Replaced by a new sign-in on the device"
         MFA_RESET = "mfa_reset", "Second factors reset by an administrator"
+        MFA_ENROLLED = "mfa_enrolled", "Signed out when a first second factor was added"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(

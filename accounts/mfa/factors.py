@@ -132,7 +132,7 @@ def mfa_first_factor_sessions_end(*, user: User, request: HttpRequest | None) ->
     keep = sessions.current_session_id(request) if request is not None else None
     revoked = sessions.revoke_all_sessions(
         user,
-        reason=DeviceSession.RevokeReason.LOGOUT_ALL,
+        reason=DeviceSession.RevokeReason.MFA_ENROLLED,
         actor=user.get_username(),
         keep_session_id=keep,
         request=request,

@@ -58,7 +58,7 @@ def test_the_first_factor_ends_the_other_sessions_and_keeps_the_callers(
     )
     assert again.status_code == 401
     revoked = DeviceSession.objects.get(device_id="laptop")
-    assert revoked.revoke_reason == DeviceSession.RevokeReason.LOGOUT_ALL
+    assert revoked.revoke_reason == DeviceSession.RevokeReason.MFA_ENROLLED
     # ... and so is every browser session, while the enrolling phone stays signed in.
     assert other_browser.get("/accounts/").status_code == 302
     assert me.get("/api/v1/mfa/").json()["totp"] is True
