@@ -44,7 +44,7 @@ class TotpSetupSerializer(serializers.Serializer):
     )
 
 
-class RecoveryCodesSerializer(serializers.Serializer):
+class NewRecoveryCodesSerializer(serializers.Serializer):
     recovery_codes = serializers.ListField(
         child=serializers.CharField(),
         help_text="Single-use codes, shown this once: each one stands in for a TOTP code.",

@@ -16,7 +16,7 @@ from api.serializers.mfa import (
     MfaCodeSerializer,
     MfaSignInSerializer,
     MfaStatusSerializer,
-    RecoveryCodesSerializer,
+    NewRecoveryCodesSerializer,
     TotpConfirmSerializer,
     TotpSetupSerializer,
 )
@@ -145,7 +145,7 @@ class TotpConfirmView(APIView):
         "e-mail.",
         request=TotpConfirmSerializer,
         responses={
-            200: RecoveryCodesSerializer,
+            200: NewRecoveryCodesSerializer,
             400: error(["invalid"], "A wrong code, or no set-up pending (field `code`)."),
             401: error(AUTH_ERRORS),
             403: STEP_UP_403,
@@ -166,7 +166,7 @@ class RecoveryCodesView(APIView):
         "working. The new ones are shown this once; the user is told by e-mail.",
         request=MfaCodeSerializer,
         responses={
-            200: RecoveryCodesSerializer,
+            200: NewRecoveryCodesSerializer,
             400: error(["invalid"], WRONG_CODE + " Also without a second factor."),
             401: error(AUTH_ERRORS),
             403: STEP_UP_403,
