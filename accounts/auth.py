@@ -138,6 +138,8 @@ def login(
     device_name: str = "",
     revoke_device_id: str | None = None,
     amr: Sequence[str] = ("pwd",),
+    device_trust_token: str | None = None,
+    device_trusted: bool = False,
 ) -> DeviceLogin: ...
 
 
@@ -153,6 +155,8 @@ def login(
     device_name: str = "",
     revoke_device_id: str | None = None,
     amr: Sequence[str] = ("pwd",),
+    device_trust_token: str | None = None,
+    device_trusted: bool = False,
 ) -> DeviceLogin | None: ...
 
 
@@ -167,6 +171,8 @@ def login(
     device_name: str = "",
     revoke_device_id: str | None = None,
     amr: Sequence[str] = ("pwd",),
+    device_trust_token: str | None = None,
+    device_trusted: bool = False,
 ) -> DeviceLogin | None:
     """Sign in `user` (or the user with `user_id`: exactly one of them).
 
@@ -179,6 +185,8 @@ def login(
     says how the user proved who they are ("pwd"; ["pwd", "otp", "mfa"] after a second
     factor): the device session keeps it and its access tokens carry it, or the browser
     session keeps it under SESSION_AMR_KEY ("session"; session_amr reads it).
+    `device_trust_token` and `device_trusted` ("jwt") say whether the device was trusted,
+    so that only an untrusted one gets the new-device notice (sessions.sign_in).
     """
     name = _backend(backend)
     user = _resolve_user(user, user_id)
@@ -199,6 +207,8 @@ def login(
         device_name=device_name,
         revoke_device_id=revoke_device_id,
         amr=amr,
+        device_trust_token=device_trust_token,
+        device_trusted=device_trusted,
     )
     if response is not None:
         cookies.set_token_cookies(response, pair)

@@ -11,6 +11,7 @@ import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model
@@ -25,7 +26,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import revocation
 from accounts.conf import kit_settings
-from accounts.devices import session_state
+from accounts.devices import session_state, tasks
 from accounts.devices.session_state import SessionState
 from accounts.devices.tokens import (
     RIGHTS_VERSION_CLAIM,
@@ -51,7 +52,7 @@ from accounts.errors import (
 from accounts.models import AuthEvent, DeviceSession, User, session_max_age
 from accounts.security.audit import record_event, record_events
 from accounts.security.client_ip import client_ip
-from accounts.security.lockout import lockout_refusal
+from accounts.security.lockout import lockout_refusal, presented_trust_tokens
 
 Reason = DeviceSession.RevokeReason
 DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -184,8 +185,16 @@ def sign_in(
     device_name: str = "",
     revoke_device_id: uuid.UUID | str | None = None,
     amr: Sequence[str] = ("pwd",),
+    device_trust_token: str | None = None,
+    device_trusted: bool = False,
 ) -> tuple[DeviceSession, TokenPair]:
     """Open a device session for an authenticated `user`: -> (session, TokenPair).
+
+    A device is trusted when `device_trust_token` (the body's) or the request's
+    `device_trust` cookie is a valid trust token of `user`, or when the caller already
+    knows it was (`device_trusted`: the second step of an MFA sign-in, whose first step
+    saw the token). An untrusted one gets the new-device notice: an e-mail with a link
+    that revokes this session (accounts.devices.new_device), sent after the commit.
 
     `amr` names how the user proved who they are (RFC 8176: "pwd", "otp", "hwk", "mfa",
     ...); the session keeps it and every access token it issues carries it.
@@ -250,10 +259,31 @@ def sign_in(
             user_logged_in.send(sender=user.__class__, request=request, user=user)
             session_state.remember_new_session(session, user)
             _mark_touched(session.pk)
+            trusted = device_trusted or any(
+                token.vouches_for(user)
+                for token in presented_trust_tokens(request, device_trust_token)
+            )
+            if not trusted:
+                _new_device_notice(request=request, session=session)
     except DeviceLimitReached:
         record_event(AuthEvent.Kind.DEVICE_LIMIT_REACHED, request=request, user=user)
         raise
     return session, pair
+
+
+def _new_device_notice(*, request: HttpRequest | None, session: DeviceSession) -> None:
+    """Queue the new-device e-mail of `session` once the transaction commits. Without a
+    request (a sign-in from code) there is no host to link to: nothing is sent."""
+    if request is None or not session.user.email:
+        return
+    transaction.on_commit(
+        partial(
+            tasks.send_new_device_mail.enqueue,
+            session_id=str(session.pk),
+            domain=request.get_host(),
+            use_https=request.is_secure(),
+        )
+    )
 
 
 def _enforce_device_limit(

@@ -26,7 +26,7 @@ from accounts.errors import LockedOut, MfaInvalid, MfaRequired, MfaTokenInvalid
 from accounts.mfa.challenges import challenge_issue, challenge_release, challenge_take
 from accounts.mfa.factors import mfa_code_verify, mfa_methods
 from accounts.models import MfaChallenge, User
-from accounts.security.lockout import Attempt, presented_trust_tokens, sign_in_attempt
+from accounts.security.lockout import DEVICE, Attempt, presented_trust_tokens, sign_in_attempt
 
 # RFC 8176: a password, then a one-time code (TOTP or recovery code): multi-factor.
 AMR_PASSWORD_AND_CODE = ("pwd", "otp", "mfa")
@@ -124,6 +124,8 @@ def mfa_sign_in_finish(
         device_name=data.get("device_name") or "",
         revoke_device_id=data.get("revoke_device_id"),
         amr=AMR_PASSWORD_AND_CODE,
+        # The first step's trust token counted it as a trusted device (a DEVICE key).
+        device_trusted=any(kind == DEVICE for kind, _ in _attempt(user, data).keys),
     )
     return user, login
 

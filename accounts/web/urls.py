@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts.web import mfa_views, views
+from accounts.web import mfa_views, new_device_views, views
 
 app_name = "accounts"
 
@@ -28,6 +28,11 @@ urlpatterns = [
         "devices/<uuid:session_id>/revoke/",
         views.revoke_device_session,
         name="revoke_device_session",
+    ),
+    path(
+        "devices/revoke/<str:token>/",
+        new_device_views.new_device_revoke,
+        name="new_device_revoke",
     ),
     path("devices/sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
     path("password_change/", views.PasswordChangeView.as_view(), name="password_change"),

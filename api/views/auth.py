@@ -101,6 +101,7 @@ class TokenObtainView(APIView):
             device_id=data.get("device_id"),
             device_name=data.get("device_name", ""),
             revoke_device_id=data.get("revoke_device_id"),
+            device_trust_token=data.get("device_trust_token"),
         )
         return Response(sign_in_body(user=user, session=session, pair=pair))
 

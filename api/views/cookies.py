@@ -147,6 +147,7 @@ class CookieLoginView(_CookieRouteView):
             response=response,
             device_name=data.get("device_name", ""),
             revoke_device_id=data.get("revoke_device_id"),
+            device_trust_token=data.get("device_trust_token"),
         )
         response.data = _body(device, pair)
         cookies.set_trust_cookie(response, trust_token_issue(user=user))

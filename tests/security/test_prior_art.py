@@ -145,6 +145,7 @@ PUBLIC_ROUTES = {
     "/accounts/login/mfa/": "the sign-in's second factor: the pending sign-in is the proof",
     "/accounts/login/passkey/": "passkey sign-in: the signed assertion in the body",
     "/accounts/logout/": "signs out",
+    "/accounts/devices/revoke/<str:token>/": "the new-device mail's signed link is the proof",
     "/accounts/signup/": "the sign-up page (when sign-up is on)",
     "/accounts/spa-demo/": "a static page whose script signs in through the API",
     "/accounts/password_reset/": "asks for a reset link",

@@ -1,0 +1,37 @@
+"""The page behind the new-device e-mail's link (accounts.devices.new_device). A GET only
+shows what the link would do (mail scanners follow links); the POST button revokes."""
+
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from accounts.devices import sessions
+from accounts.devices.new_device import revoke_link_read
+from accounts.models import DeviceSession
+
+TEMPLATE = "accounts/new_device_revoke.html"
+# Who revoked, in the audit trail.
+ACTOR = "new-device e-mail link"
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def new_device_revoke(request, token):
+    """Confirm (GET) and revoke (POST) the device session the link names. An expired,
+    tampered or mismatched link, or a session already ended, changes nothing."""
+    link = revoke_link_read(token=token)
+    session = link.session
+    if session is None:
+        state, status = ("expired", 410) if link.expired else ("refused", 400)
+    elif not session.is_active:
+        state, status = "signed_out", 200
+    elif request.method == "POST":
+        sessions.revoke_session(
+            session, reason=DeviceSession.RevokeReason.USER, actor=ACTOR, request=request
+        )
+        state, status = "revoked", 200
+    else:
+        state, status = "confirm", 200
+    return render(request, TEMPLATE, {"state": state, "session": session}, status=status)
