@@ -32,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_RETENTION_DAYS": 30,
     # Days audit events are kept before flush_expired_sessions.
     "AUDIT_RETENTION_DAYS": 365,
+    # Days between a user's deletion of their account and the erasure of its personal data.
+    "DELETION_GRACE_DAYS": 7,
     # Let anyone create an account (HTML and API sign-up).
     "ALLOW_SIGNUP": False,
     # Link in password-reset e-mails ("" = the kit's own page).
@@ -98,6 +100,7 @@ class KitSettings:
     REFRESH_REUSE_GRACE_SECONDS: int
     SESSION_RETENTION_DAYS: int
     AUDIT_RETENTION_DAYS: int
+    DELETION_GRACE_DAYS: int
     ALLOW_SIGNUP: bool
     PASSWORD_RESET_URL: str
     DEFAULT_AUTH_BACKEND: str

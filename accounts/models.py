@@ -48,6 +48,9 @@ class User(AbstractUser):
     # Bumped when the user's rights (staff, superuser, groups, permissions) change, so
     # access tokens carrying older claims are refused as stale.
     rights_version = models.PositiveIntegerField(default=0, editable=False)
+    # Set when the user deleted their account (deactivated then); its personal data is
+    # erased ACCOUNTS_DELETION_GRACE_DAYS later (accounts.users.deletion).
+    deletion_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects: ClassVar[KitUserManager] = KitUserManager()
 
@@ -285,6 +288,8 @@ class AuthEvent(models.Model):
         MFA_RECOVERY_CODE_USED = "mfa_recovery_code_used", "Recovery code used"
         MFA_RECOVERY_CODES_RENEWED = "mfa_recovery_codes_renewed", "Recovery codes renewed"
         MFA_RESET = "mfa_reset", "Second factors reset by an administrator"
+        ACCOUNT_DELETION_REQUESTED = "account_deletion_requested", "Account deletion requested"
+        ACCOUNT_ERASED = "account_erased", "Account's personal data erased"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)

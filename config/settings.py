@@ -449,6 +449,7 @@ ACCOUNTS = {
     # Days ended device sessions and audit events are kept before flush_expired_sessions.
     "SESSION_RETENTION_DAYS": env.int("ACCOUNTS_SESSION_RETENTION_DAYS", default=30),
     "AUDIT_RETENTION_DAYS": env.int("ACCOUNTS_AUDIT_RETENTION_DAYS", default=365),
+    "DELETION_GRACE_DAYS": env.int("ACCOUNTS_DELETION_GRACE_DAYS", default=7),
     # Let anyone create an account (HTML and API sign-up).
     "ALLOW_SIGNUP": env.bool("ACCOUNTS_ALLOW_SIGNUP", default=False),
     # Link in password-reset e-mails, for apps with their own reset screen, e.g.

@@ -228,9 +228,10 @@ def mfa_code_verify(
     raise MfaInvalid(WRONG_CODE)
 
 
-def _code_checked(*, user: User, code: str, request: HttpRequest | None) -> None:
-    """mfa_code_verify for a signed-in user's own changes: a wrong code is a field error
-    of `code` (400 `invalid`), still audited and counted by the lockout."""
+def mfa_code_check(*, user: User, code: str, request: HttpRequest | None) -> None:
+    """mfa_code_verify for a signed-in user's own changes (and account deletion): a wrong
+    code is a field error of `code` (400 `invalid`), still audited and counted by the
+    lockout."""
     try:
         mfa_code_verify(user=user, code=code, request=request)
     except MfaInvalid as error:
@@ -321,7 +322,7 @@ def totp_remove(*, user: User, code: str, request: HttpRequest | None) -> None:
     mfa_step_up_check(user=user, request=request)
     if not Authenticator.objects.filter(user=user, type=Type.TOTP).exists():
         raise ValidationError("No authenticator app is set up.")
-    _code_checked(user=user, code=code, request=request)
+    mfa_code_check(user=user, code=code, request=request)
     with transaction.atomic():
         user = _locked_user(user)
         Authenticator.objects.filter(user=user, type=Type.TOTP).delete()
@@ -337,7 +338,7 @@ def recovery_codes_renew(*, user: User, code: str, request: HttpRequest | None) 
     if not mfa_enabled(user=user):
         raise ValidationError("Set up a second factor first.")
     mfa_step_up_check(user=user, request=request)
-    _code_checked(user=user, code=code, request=request)
+    mfa_code_check(user=user, code=code, request=request)
     with transaction.atomic():
         user = _locked_user(user)
         Authenticator.objects.filter(user=user, type=Type.RECOVERY_CODES).delete()

@@ -7,16 +7,22 @@ signal: its profiles refresh within PROFILE_TIMEOUT, or call `forget_profiles(id
 With a per-process cache (local memory) the profile is read from the database.
 """
 
-from collections.abc import Iterable
-from typing import Any, Literal
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
 from accounts import revocation
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 PROFILE_FIELDS = ("id", "username", "email", "first_name", "last_name", "is_staff")
+# What a user edits of their own profile (the address changes through its verification).
+EDITABLE_FIELDS = ("first_name", "last_name")
 # Seconds a cached profile lives (bounds what a change without a signal leaves stale).
 PROFILE_TIMEOUT = 60
 
@@ -35,6 +41,23 @@ PROFILES = revocation.register(
 def get_profile(user_id: Any) -> dict[str, Any] | None:
     """The `/me` fields of this user as a dict, or None when the user does not exist."""
     return revocation.read_through(PROFILES, user_id) or None
+
+
+def profile_update(*, user: "User", changes: Mapping[str, str]) -> None:
+    """Set the EDITABLE_FIELDS of `user` found in `changes` (other keys are ignored).
+    ValidationError {field: [...]} (the model's rules, such as the length) and nothing
+    saved when a value is refused."""
+    fields = [name for name in EDITABLE_FIELDS if name in changes]
+    for name in fields:
+        setattr(user, name, changes[name])
+    others = [field.name for field in user._meta.fields if field.name not in fields]
+    try:
+        user.full_clean(exclude=others, validate_unique=False, validate_constraints=False)
+    except ValidationError:
+        user.refresh_from_db(fields=fields)
+        raise
+    if fields:
+        user.save(update_fields=fields)  # the save's signal drops the cached profile
 
 
 def forget_profiles(user_ids: Iterable[Any]) -> None:

@@ -6,6 +6,8 @@ from rest_framework import serializers
 
 from accounts.security.lockout import verify_password
 from api.authentication import model_user
+from api.serializers.fields import StrictCharField
+from api.serializers.mfa import code_field
 
 
 def _password_field(**kwargs):
@@ -21,6 +23,22 @@ class MeSerializer(serializers.ModelSerializer):
         model = get_user_model()
         fields = ["id", "username", "email", "first_name", "last_name", "is_staff"]
         read_only_fields = fields
+
+
+class MeUpdateSerializer(serializers.Serializer):
+    """PATCH /me: the fields sent change; others (even those of `/me`) are ignored."""
+
+    first_name = StrictCharField(max_length=150, allow_blank=True, required=False)
+    last_name = StrictCharField(max_length=150, allow_blank=True, required=False)
+
+
+class MeDeleteSerializer(serializers.Serializer):
+    password = _password_field()
+    code = code_field(
+        "A code from the authenticator app or a recovery code: required when the account "
+        "has a second factor.",
+        required=False,
+    )
 
 
 class PasswordChangeSerializer(serializers.Serializer):

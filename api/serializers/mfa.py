@@ -9,9 +9,11 @@ from api.serializers.passkeys import PasskeySerializer
 CODE_HELP = "A current TOTP code (6 digits) or one of the recovery codes."
 
 
-def code_field(help_text: str = CODE_HELP) -> StrictCharField:
+def code_field(help_text: str = CODE_HELP, *, required: bool = True) -> StrictCharField:
     # A string, never a number: a code with leading zeros would lose them as one.
-    return StrictCharField(max_length=64, trim_whitespace=True, help_text=help_text)
+    return StrictCharField(
+        max_length=64, trim_whitespace=True, help_text=help_text, required=required
+    )
 
 
 class MfaSignInSerializer(serializers.Serializer):

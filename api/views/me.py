@@ -1,13 +1,22 @@
-"""GET /api/v1/me/: the signed-in user's profile."""
+"""/api/v1/me/: the signed-in user's profile; its edit and the account's deletion.
 
-from drf_spectacular.utils import extend_schema
+Thin: the rules are in accounts.users.profiles and accounts.users.deletion, whose field
+errors become 400 `invalid`."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.errors import SessionRevoked
-from accounts.users.profiles import get_profile
-from api.openapi import error
-from api.serializers.account import MeSerializer
+from accounts.users.deletion import account_delete
+from accounts.users.profiles import get_profile, profile_update
+from api.authentication import model_user
+from api.openapi import INVALID, error
+from api.serializers.account import MeDeleteSerializer, MeSerializer, MeUpdateSerializer
+from api.views.account import service_errors
+
+AUTH_401 = error(["not_authenticated", "token_invalid", "session_revoked", "token_stale"])
 
 
 class MeView(APIView):
@@ -15,13 +24,55 @@ class MeView(APIView):
         operation_id="getMe",
         tags=["me"],
         summary="The signed-in user",
-        responses={
-            200: MeSerializer,
-            401: error(["not_authenticated", "token_invalid", "session_revoked", "token_stale"]),
-        },
+        responses={200: MeSerializer, 401: AUTH_401},
     )
     def get(self, request):
         profile = get_profile(request.user.pk)  # cached: a warm /me makes no query
         if profile is None:
             raise SessionRevoked()  # the user was deleted
         return Response(profile)
+
+    @extend_schema(
+        operation_id="updateMe",
+        tags=["me"],
+        summary="Edit the signed-in user's names",
+        description="Only `first_name` and `last_name` change; any other field is ignored "
+        "(the e-mail address changes through `POST /api/v1/me/email/`, the username never).",
+        request=MeUpdateSerializer,
+        responses={200: MeSerializer, 400: INVALID, 401: AUTH_401, 403: error(["csrf_failed"])},
+    )
+    def patch(self, request):
+        serializer = MeUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            profile_update(user=model_user(request.user), changes=serializer.validated_data)
+        return self.get(request)
+
+    @extend_schema(
+        operation_id="deleteMe",
+        tags=["me"],
+        summary="Delete the signed-in user's account",
+        description="Needs the password, and `code` when the account has a second factor; "
+        "a wrong one counts toward the account lockout. Every session of the user ends "
+        "and the account is deactivated at once; its personal data is erased "
+        "ACCOUNTS_DELETION_GRACE_DAYS later.",
+        request=MeDeleteSerializer,
+        responses={
+            204: OpenApiResponse(description="Deleted: the caller's tokens no longer work."),
+            400: INVALID,
+            401: AUTH_401,
+            403: error(["csrf_failed"]),
+            429: error(["too_many_attempts"], "Locked out: see Retry-After."),
+        },
+    )
+    def delete(self, request):
+        serializer = MeDeleteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            account_delete(
+                user=model_user(request.user),
+                password=serializer.validated_data["password"],
+                code=serializer.validated_data.get("code"),
+                request=request,
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -47,6 +47,8 @@ SEMANTIC_CHECKS = {
     ("POST", "/api/v1/mfa/totp/confirm/"),
     ("DELETE", "/api/v1/mfa/totp/"),
     ("POST", "/api/v1/mfa/recovery-codes/"),
+    # The right password (and code) of the account to delete.
+    ("DELETE", "/api/v1/me/"),
 }
 
 # Each request commits, as in production: in one test-wide transaction, PostgreSQL keeps

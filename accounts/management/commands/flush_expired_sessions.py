@@ -1,5 +1,5 @@
 """manage.py flush_expired_sessions: prune ended device sessions, old audit events and the
-spent rows of the second-factor flows."""
+spent rows of the second-factor flows; erase accounts deleted past their grace."""
 
 import time
 from datetime import timedelta
@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.conf import kit_settings
 from accounts.models import AuthEvent, DeviceSession, MfaChallenge, TotpCodeUse
+from accounts.users.deletion import accounts_erase_deleted
 
 # Second-factor steps (MfaChallenge) expired, and TOTP time steps (TotpCodeUse) accepted,
 # longer ago than this are deleted: a step that old is refused by its own check anyway.
@@ -22,8 +23,9 @@ class Command(BaseCommand):
         "Delete device sessions that ended more than ACCOUNTS_SESSION_RETENTION_DAYS ago "
         "and audit events older than ACCOUNTS_AUDIT_RETENTION_DAYS, and second-factor steps "
         "and used TOTP steps older than a day, in batches of "
-        "--batch-size rows, one short transaction each (docs/operations.md). Safe to run "
-        "from cron, also while the site serves; stopped early, the next run continues."
+        "--batch-size rows, one short transaction each (docs/operations.md); then "
+        "erase_deleted_accounts. Safe to run from cron, also while the site serves; "
+        "stopped early, the next run continues."
     )
 
     def add_arguments(self, parser):
@@ -71,6 +73,9 @@ class Command(BaseCommand):
             f"Deleted {steps_deleted} expired second-factor step(s) and "
             f"{codes_deleted} used TOTP step(s)."
         )
+        # Few rows (the accounts deleted in a day or so): no batches needed.
+        erased = accounts_erase_deleted(now=now)
+        self.stdout.write(f"Erased {erased} deleted account(s) (erase_deleted_accounts).")
         if not (sessions_done and events_done and steps_done and codes_done):
             self.stdout.write("Stopped at --max-seconds; the next run continues.")
 
