@@ -8,7 +8,7 @@ database transaction. Each call gets a fresh device session, so a fuzzed logout 
 Two passes:
 - `make test`: FUZZ_EXAMPLES (20) examples per operation from a fixed seed (the same
   inputs every run: a quick check that cannot be flaky).
-- FUZZ_RANDOM=1 (CI's PostgreSQL step, with FUZZ_EXAMPLES=100): a new seed each run, so
+- FUZZ_RANDOM=1 (CI's PostgreSQL step, with FUZZ_EXAMPLES=50): a new seed each run, so
   each run explores new inputs, plus a stateful run that follows the links schemathesis
   infers between operations (sign in -> refresh, list devices -> delete one) for
   FUZZ_SCENARIOS scenarios. A failure names its seed; replay it with
