@@ -41,17 +41,15 @@ from django.utils import timezone
 
 from accounts.auth import request_amr
 from accounts.devices import sessions
-from accounts.errors import LockedOut, MfaInvalid, MfaStepUpRequired
+from accounts.errors import MfaInvalid, MfaStepUpRequired
 from accounts.mfa.challenges import challenge_issue
 from accounts.mfa.notices import mfa_change_record
 from accounts.models import AuthEvent, DeviceSession, MfaChallenge, TotpCodeUse, User
 from accounts.security.lockout import (
     Attempt,
-    attempt_retry_after,
-    lockout_message,
-    presented_trust_tokens,
+    attempt_locked_check,
     register_failure,
-    sign_in_attempt,
+    user_attempt,
 )
 
 Type = Authenticator.Type
@@ -206,15 +204,8 @@ def mfa_code_verify(
     account and the client address of `request`.
     """
     if attempt is None:
-        attempt = sign_in_attempt(
-            request,
-            name=user.get_username(),
-            user=user,
-            trust_tokens=presented_trust_tokens(request),
-        )
-    retry_after = attempt_retry_after(attempt)
-    if retry_after is not None:
-        raise LockedOut(retry_after, lockout_message(retry_after))
+        attempt = user_attempt(request, user)
+    attempt_locked_check(request, attempt)
     value = _normalised(code)
     if _totp_accept(user, value):
         return TOTP_METHOD

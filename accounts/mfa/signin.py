@@ -26,7 +26,7 @@ from accounts.errors import LockedOut, MfaInvalid, MfaRequired, MfaTokenInvalid
 from accounts.mfa.challenges import challenge_issue, challenge_release, challenge_take
 from accounts.mfa.factors import mfa_code_verify, mfa_methods
 from accounts.models import MfaChallenge, User
-from accounts.security.lockout import DEVICE, Attempt, presented_trust_tokens, sign_in_attempt
+from accounts.security.lockout import DEVICE, Attempt, user_attempt
 
 # RFC 8176: a password, then a one-time code (TOTP or recovery code): multi-factor.
 AMR_PASSWORD_AND_CODE = ("pwd", "otp", "mfa")
@@ -50,12 +50,7 @@ def mfa_sign_in_begin(
     methods = mfa_methods(user)
     if not methods:
         return
-    attempt = sign_in_attempt(
-        request,
-        name=user.get_username(),
-        user=user,
-        trust_tokens=presented_trust_tokens(request, device_trust_token),
-    )
+    attempt = user_attempt(request, user, device_trust_token)
     data: dict[str, Any] = {
         "transport": transport,
         "device_id": device_id,

@@ -370,21 +370,36 @@ def lockout_refusal(request: HttpRequest | None) -> LockedOut | None:
     return None if retry_after is None else LockedOut(retry_after, lockout_message(retry_after))
 
 
-def verify_password(request: HttpRequest | None, user: "User", raw_password: str) -> bool:
-    """`user.check_password` behind the lockout, for routes that re-check the password of a
-    signed-in user (password change): False when wrong (counted as a failure); LockedOut
-    while locked (without hashing; the request is marked, so an HTML page becomes a 429)."""
-    attempt = sign_in_attempt(
+def user_attempt(
+    request: HttpRequest | None, user: "User", device_trust_token: str | None = None
+) -> Attempt:
+    """The lockout attempt of a known `user` proving who they are again (a password
+    re-check, a second factor): the account, the request's client address and the trust
+    tokens it presents."""
+    return sign_in_attempt(
         request,
         name=user.get_username(),
         user=user,
-        trust_tokens=presented_trust_tokens(request),
+        trust_tokens=presented_trust_tokens(request, device_trust_token),
     )
+
+
+def attempt_locked_check(request: HttpRequest | None, attempt: Attempt) -> None:
+    """LockedOut while `attempt` is locked out, before any secret is checked; the request
+    is marked, so LockoutMiddleware answers 429 with Retry-After whatever view renders."""
     retry_after = attempt_retry_after(attempt)
     if retry_after is not None:
         if request is not None:
             _mark_locked(request, retry_after)
         raise LockedOut(retry_after, lockout_message(retry_after))
+
+
+def verify_password(request: HttpRequest | None, user: "User", raw_password: str) -> bool:
+    """`user.check_password` behind the lockout, for routes that re-check the password of a
+    signed-in user (password change): False when wrong (counted as a failure); LockedOut
+    while locked (without hashing; the request is marked, so an HTML page becomes a 429)."""
+    attempt = user_attempt(request, user)
+    attempt_locked_check(request, attempt)
     if user.check_password(raw_password):
         return True
     register_failure(request, attempt)

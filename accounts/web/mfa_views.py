@@ -51,14 +51,6 @@ SECRET_PATTERN = re.compile(r"[A-Z2-7]{16,128}")
 # --- the sign-in's second step ---------------------------------------------------------
 
 
-def _with_lockout(response: HttpResponse, locked: LockedOut | None) -> HttpResponse:
-    """A page refused by the lockout answers 429 with Retry-After, as the password's do."""
-    if locked is not None:
-        response.status_code = 429
-        response["Retry-After"] = str(locked.retry_after)
-    return response
-
-
 def _login_page_again(request: HttpRequest, message: str) -> HttpResponse:
     request.session.pop(PENDING_SIGN_IN, None)
     messages.error(request, message)
@@ -76,7 +68,6 @@ def login_code(request: HttpRequest) -> HttpResponse:
     if not isinstance(pending, dict) or not pending.get("mfa_token"):
         return redirect("accounts:login")
     form = MfaCodeForm(request.POST or None)
-    locked = None
     if request.method == "POST" and form.is_valid():
         try:
             user = signin.mfa_sign_in_finish_session(
@@ -87,18 +78,17 @@ def login_code(request: HttpRequest) -> HttpResponse:
         except MfaInvalid as refusal:
             form.add_error("code", refusal.detail)
         except LockedOut as refusal:
+            # The lockout marked the request: LockoutMiddleware makes this page a 429.
             form.add_error("code", refusal.detail)
-            locked = refusal
         else:
             del request.session[PENDING_SIGN_IN]
             return signed_in_redirect(user, pending["next"])
-    response = render(
+    return render(
         request,
         "accounts/login_code.html",
         {"form": form, "methods": pending.get("methods", []), "next": pending.get("next", "")},
         status=400 if form.errors else 200,
     )
-    return _with_lockout(response, locked)
 
 
 @csrf_protect
@@ -221,16 +211,14 @@ def _code_change(
     """Run `change(code)` (a factor change proved with a current code): its result, or the
     account page again with the form's error (a wrong code counts for the lockout)."""
     form = MfaCodeForm(request.POST, prefix=prefix, label=MFA_CODE_LABELS[prefix])
-    locked = None
     if form.is_valid():
         try:
             return change(form.cleaned_data["code"])
         except ValidationError as error:
             add_service_errors(form, error)
-        except LockedOut as refusal:
+        except LockedOut as refusal:  # a 429 through LockoutMiddleware, as above
             form.add_error("code", refusal.detail)
-            locked = refusal
-    return _with_lockout(account_page(request, status=400, **{f"{prefix}_form": form}), locked)
+    return account_page(request, status=400, **{f"{prefix}_form": form})
 
 
 @sensitive_post_parameters("totp_remove-code")
