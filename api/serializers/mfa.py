@@ -10,9 +10,11 @@ CODE_HELP = "A current TOTP code (6 digits) or one of the recovery codes."
 
 
 def code_field(help_text: str = CODE_HELP, *, required: bool = True) -> StrictCharField:
-    # A string, never a number: a code with leading zeros would lose them as one.
+    # A string, never a number: a code with leading zeros would lose them as one. Kept
+    # as sent: the rules normalise spaces (accounts.mfa.factors), and a code of only
+    # whitespace is a wrong code (401/400 from the rules), not a blank field.
     return StrictCharField(
-        max_length=64, trim_whitespace=True, help_text=help_text, required=required
+        max_length=64, trim_whitespace=False, help_text=help_text, required=required
     )
 
 

@@ -86,6 +86,17 @@ def test_the_shapes_of_a_totp_code(user, totp_enrol, mfa_clock, first_step, shap
     assert response.status_code == (200 if ok else 401), response.content
 
 
+@pytest.mark.parametrize("typed", ["\u0085", " ", "\t\n"])
+def test_a_code_of_only_whitespace_is_a_wrong_code_not_a_blank_field(
+    user, totp_enrol, first_step, typed
+):
+    """The schema takes any non-empty string: whitespace (NEL included, as the randomized
+    fuzz pass sent) reaches the rules and is refused as a code, never 400 blank."""
+    totp_enrol(user)
+
+    assert _answer(_second(first_step(user), typed)) == (401, "mfa_invalid")
+
+
 @pytest.mark.parametrize("shape", ["{c}", " {c} ", "{c1}-{c2}", "{c1} {c2}"])
 def test_a_recovery_code_with_spaces_or_a_dash_is_accepted_once(
     user, totp_enrol, mfa_clock, first_step, shape
