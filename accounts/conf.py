@@ -36,6 +36,10 @@ DEFAULTS: dict[str, Any] = {
     "DELETION_GRACE_DAYS": 7,
     # Let anyone create an account (HTML and API sign-up).
     "ALLOW_SIGNUP": False,
+    # Sign-in of an account whose address is unverified: "mandatory" refuses it (403
+    # email_unverified), "optional" allows it, "none" sends no verification e-mail at all;
+    # "" = "mandatory" when ALLOW_SIGNUP is on, else "optional" (accounts.users.verification).
+    "EMAIL_VERIFICATION": "",
     # Link in password-reset e-mails ("" = the kit's own page).
     "PASSWORD_RESET_URL": "",
     # Backend of accounts.auth.login/logout when none is named: "session" or "jwt".
@@ -102,6 +106,7 @@ class KitSettings:
     AUDIT_RETENTION_DAYS: int
     DELETION_GRACE_DAYS: int
     ALLOW_SIGNUP: bool
+    EMAIL_VERIFICATION: str
     PASSWORD_RESET_URL: str
     DEFAULT_AUTH_BACKEND: str
     TOKEN_CLAIMS: str | None

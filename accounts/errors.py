@@ -172,6 +172,22 @@ class MfaStepUpRequired(AccountsError):
     default_detail = "This needs a sign-in with a second factor: sign in again with one."
 
 
+class EmailUnverified(AccountsError):
+    """The account's e-mail address is not verified yet and ACCOUNTS_EMAIL_VERIFICATION is
+    "mandatory": refused at every sign-in path before any session opens."""
+
+    code = "email_unverified"
+    default_detail = "Verify your e-mail address first: follow the link in the e-mail we sent."
+
+
+class SocialTokenInvalid(AccountsError):
+    """A provider's ID token refused: signature, issuer, audience, expiry or nonce, or an
+    unknown provider: one code for all."""
+
+    code = "social_token_invalid"
+    default_detail = "The sign-in with this provider was refused."
+
+
 class PasskeyInvalid(AccountsError):
     """A passkey ceremony refused: a credential unknown, malformed, not user-verified, from
     another origin or relying party, already registered, of a cloned authenticator (sign

@@ -75,6 +75,8 @@ DOMAIN_STATUS: dict[type[domain.AccountsError], int] = {
     domain.ApiKeyInvalid: status.HTTP_401_UNAUTHORIZED,
     domain.ApiKeyThrottled: status.HTTP_429_TOO_MANY_REQUESTS,
     domain.PasskeyInvalid: status.HTTP_401_UNAUTHORIZED,
+    domain.EmailUnverified: status.HTTP_403_FORBIDDEN,
+    domain.SocialTokenInvalid: status.HTTP_401_UNAUTHORIZED,
     domain.MfaRequired: status.HTTP_401_UNAUTHORIZED,
     domain.MfaInvalid: status.HTTP_401_UNAUTHORIZED,
     domain.MfaTokenInvalid: status.HTTP_401_UNAUTHORIZED,

@@ -452,6 +452,9 @@ ACCOUNTS = {
     "DELETION_GRACE_DAYS": env.int("ACCOUNTS_DELETION_GRACE_DAYS", default=7),
     # Let anyone create an account (HTML and API sign-up).
     "ALLOW_SIGNUP": env.bool("ACCOUNTS_ALLOW_SIGNUP", default=False),
+    # "mandatory" (unverified addresses cannot sign in), "optional" or "none"; unset =
+    # "mandatory" when sign-up is on, else "optional" (docs/email-verification.md).
+    "EMAIL_VERIFICATION": env.str("ACCOUNTS_EMAIL_VERIFICATION", default=""),
     # Link in password-reset e-mails, for apps with their own reset screen, e.g.
     # "https://app.example.com/reset/{uid}/{token}"; empty = the kit's own HTML page.
     "PASSWORD_RESET_URL": env.str("ACCOUNTS_PASSWORD_RESET_URL", default=""),
