@@ -10,6 +10,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import LockedOut
 from accounts.mfa.factors import mfa_enabled
@@ -152,3 +153,29 @@ class PasskeySignInForm(forms.Form):
         if not isinstance(credential, dict):
             raise ValidationError("Not a credential.")
         return credential
+
+
+class AccountDeleteForm(forms.Form):
+    """The account page's "Delete account": the password, and a second-factor code when
+    the account has a factor (`with_code`); accounts.users.deletion checks both."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    code = forms.CharField(
+        label=_("Code from your authenticator app, or a recovery code"),
+        max_length=64,
+        strip=False,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "spellcheck": "false"}
+        ),
+    )
+
+    def __init__(self, *args: Any, with_code: bool, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "delete")
+        super().__init__(*args, **kwargs)
+        if not with_code:
+            del self.fields["code"]

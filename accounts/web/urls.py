@@ -14,6 +14,7 @@ urlpatterns = [
     path("login/passkey/", mfa_views.login_passkey, name="login_passkey"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
+    path("delete/", views.delete_account, name="delete_account"),
     path("mfa/totp/", mfa_views.totp_enrol, name="mfa_totp_enrol"),
     path("mfa/totp/confirm/", mfa_views.totp_confirm, name="mfa_totp_confirm"),
     path("mfa/totp/remove/", mfa_views.totp_remove, name="mfa_totp_remove"),

@@ -18,14 +18,16 @@ from django.views.decorators.http import require_POST
 from accounts import auth
 from accounts.conf import kit_settings
 from accounts.devices import cookies, sessions
-from accounts.errors import MfaRequired, NotFound
+from accounts.errors import LockedOut, MfaRequired, NotFound
 from accounts.mfa import factors, passkeys, signin
 from accounts.models import DeviceSession
 from accounts.security import ratelimit
 from accounts.security.device_trust import trust_token_issue
+from accounts.users.deletion import account_delete
 from accounts.users.passwords import change_password, reset_password, send_password_reset
 from accounts.users.signup import sign_up
 from accounts.web.forms import (
+    AccountDeleteForm,
     LockoutPasswordChangeForm,
     LoginForm,
     MfaCodeForm,
@@ -42,8 +44,10 @@ MFA_CODE_LABELS = {
 
 
 def account_page(request, *, status=200, **forms):
-    """The account page, with the bound `forms` of a second-factor change that failed."""
+    """The account page, with the bound `forms` of a second-factor change (or of the
+    account's deletion) that failed."""
     user = request.user
+    mfa_enabled = factors.mfa_enabled(user=user)
     return render(
         request,
         "accounts/account.html",
@@ -54,7 +58,7 @@ def account_page(request, *, status=200, **forms):
             ),
             "mfa": {
                 **factors.mfa_summary(user=user),
-                "enabled": factors.mfa_enabled(user=user),
+                "enabled": mfa_enabled,
                 "passkeys": passkeys.passkeys_list(user=user),
             },
             **{
@@ -62,6 +66,8 @@ def account_page(request, *, status=200, **forms):
                 or MfaCodeForm(prefix=prefix, label=label)
                 for prefix, label in MFA_CODE_LABELS.items()
             },
+            "delete_form": forms.get("delete_form") or AccountDeleteForm(with_code=mfa_enabled),
+            "deletion_grace_days": kit_settings.DELETION_GRACE_DAYS,
         },
         status=status,
     )
@@ -98,6 +104,39 @@ def sign_out_everywhere(request):
     update_session_auth_hash(request, request.user)
     messages.success(request, f"Signed out everywhere else ({count} device(s)).")
     return redirect("accounts:account")
+
+
+@sensitive_post_parameters("delete-password", "delete-code")
+@never_cache
+@login_required
+@require_POST
+def delete_account(request):
+    """ "Delete account": with the password (and a second-factor code when the account has
+    a factor), accounts.users.deletion ends every session, deactivates the account and
+    erases its data after the grace; this browser is signed out and told so. A wrong
+    password or code is the form's error, counted by the lockout (a 429 once locked)."""
+    user = request.user
+    form = AccountDeleteForm(request.POST, with_code=factors.mfa_enabled(user=user))
+    if form.is_valid():
+        try:
+            account_delete(
+                user=user,
+                password=form.cleaned_data["password"],
+                code=form.cleaned_data.get("code"),
+                request=request,
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        except LockedOut as refusal:  # LockoutMiddleware makes the page a 429
+            form.add_error(None, refusal.detail)
+        else:
+            auth.logout(request, backend=auth.SESSION)
+            return render(
+                request,
+                "accounts/account_deleted.html",
+                {"deletion_grace_days": kit_settings.DELETION_GRACE_DAYS},
+            )
+    return account_page(request, status=400, delete_form=form)
 
 
 @ensure_csrf_cookie
