@@ -185,8 +185,10 @@ def login(
     says how the user proved who they are ("pwd"; ["pwd", "otp", "mfa"] after a second
     factor): the device session keeps it and its access tokens carry it, or the browser
     session keeps it under SESSION_AMR_KEY ("session"; session_amr reads it).
-    `device_trust_token` and `device_trusted` ("jwt") say whether the device was trusted,
-    so that only an untrusted one gets the new-device notice (sessions.sign_in).
+    `device_trust_token` and `device_trusted` say whether the device was trusted (the
+    request's `device_trust` cookie counts too), so that only an untrusted one gets the
+    new-device notice (sessions.sign_in; sessions.browser_sign_in_notice for "session",
+    whose link ends this browser session).
     """
     name = _backend(backend)
     user = _resolve_user(user, user_id)
@@ -194,6 +196,12 @@ def login(
         backend_path = getattr(user, "backend", None) or settings.AUTHENTICATION_BACKENDS[0]
         django_auth.login(request, user, backend=backend_path)
         request.session[SESSION_AMR_KEY] = list(amr)
+        sessions.browser_sign_in_notice(
+            request=request,
+            user=user,
+            device_trust_token=device_trust_token,
+            device_trusted=device_trusted,
+        )
         return None
     if response is not None and device_id is None:
         device_id = cookies.browser_device_id(request)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
@@ -21,12 +22,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import revocation
 from accounts.conf import kit_settings
-from accounts.devices import session_state, tasks
+from accounts.devices import browsers, session_state, tasks
 from accounts.devices.session_state import SessionState
 from accounts.devices.tokens import (
     RIGHTS_VERSION_CLAIM,
@@ -232,7 +234,7 @@ def sign_in(
                 lost = [s for s in active if str(s.pk) == str(revoke_device_id)]
                 if not lost:
                     raise ValidationError(
-                        {"revoke_device_id": ["Not one of your active device sessions."]}
+                        {"revoke_device_id": [_("Not one of your active device sessions.")]}
                     )
                 _revoke_rows(lost, reason=Reason.USER, request=request, user=user)
                 active.remove(lost[0])
@@ -259,16 +261,56 @@ def sign_in(
             user_logged_in.send(sender=user.__class__, request=request, user=user)
             session_state.remember_new_session(session, user)
             _mark_touched(session.pk)
-            trusted = device_trusted or any(
-                token.vouches_for(user)
-                for token in presented_trust_tokens(request, device_trust_token)
-            )
-            if not trusted:
+            if not _trusted(request, user, device_trust_token, device_trusted):
                 _new_device_notice(request=request, session=session)
     except DeviceLimitReached:
         record_event(AuthEvent.Kind.DEVICE_LIMIT_REACHED, request=request, user=user)
         raise
     return session, pair
+
+
+def _trusted(
+    request: HttpRequest | None, user: User, device_trust_token: str | None, device_trusted: bool
+) -> bool:
+    """Whether a sign-in comes from a device the account trusts: `device_trusted`, or a
+    valid trust token of `user` in the body (`device_trust_token`) or the cookie."""
+    return device_trusted or any(
+        token.vouches_for(user) for token in presented_trust_tokens(request, device_trust_token)
+    )
+
+
+def browser_sign_in_notice(
+    *,
+    request: HttpRequest | None,
+    user: User,
+    device_trust_token: str | None = None,
+    device_trusted: bool = False,
+) -> None:
+    """The new-device notice of a browser sign-in (accounts.auth.login "session", after
+    Django's login): unless the browser is trusted (as sign_in decides), the user is
+    e-mailed, after the commit, with a link that ends this browser session
+    (accounts.devices.browsers). Nothing without a request (no host to link to) or an
+    address."""
+    if request is None or not user.email:
+        return
+    if _trusted(request, user, device_trust_token, device_trusted):
+        return
+    sign_in = browsers.request_browser_sign_in(request)
+    if sign_in is None:
+        return
+    # Stored now (the response would store it anyway), so a task run at once (the
+    # "immediate" backend) finds the session it names.
+    request.session.save()
+    transaction.on_commit(
+        partial(
+            tasks.send_new_browser_mail.enqueue,
+            user_id=user.pk,
+            browser_id=sign_in.id,
+            domain=request.get_host(),
+            use_https=request.is_secure(),
+            language=translation.get_language() or settings.LANGUAGE_CODE,
+        )
+    )
 
 
 def _new_device_notice(*, request: HttpRequest | None, session: DeviceSession) -> None:
@@ -282,6 +324,7 @@ def _new_device_notice(*, request: HttpRequest | None, session: DeviceSession) -
             session_id=str(session.pk),
             domain=request.get_host(),
             use_https=request.is_secure(),
+            language=translation.get_language() or settings.LANGUAGE_CODE,
         )
     )
 
@@ -712,6 +755,7 @@ __all__ = [
     "TokenPair",
     "active_sessions",
     "authenticate_credentials",
+    "browser_sign_in_notice",
     "check_access",
     "check_refresh",
     "current_session_id",

@@ -1,13 +1,14 @@
-"""The page behind the new-device e-mail's link (accounts.devices.new_device). A GET only
-shows what the link would do (mail scanners follow links); the POST button revokes."""
+"""The page behind the new-device e-mail's link (accounts.devices.new_device): a device
+session's, or a browser session's (a sign-in on the HTML pages). A GET only shows what
+the link would do (mail scanners follow links); the POST button revokes."""
 
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
-from accounts.devices import sessions
-from accounts.devices.new_device import revoke_link_read
+from accounts.devices import browsers, sessions
+from accounts.devices.new_device import RevokeLink, revoke_link_read
 from accounts.models import DeviceSession
 
 TEMPLATE = "accounts/new_device_revoke.html"
@@ -22,6 +23,8 @@ def new_device_revoke(request, token):
     """Confirm (GET) and revoke (POST) the device session the link names. An expired,
     tampered or mismatched link, or a session already ended, changes nothing."""
     link = revoke_link_read(token=token)
+    if link.browser is not None or link.browser_ended:
+        return _browser_link_page(request, link)
     session = link.session
     if session is None:
         state, status = ("expired", 410) if link.expired else ("refused", 400)
@@ -35,3 +38,19 @@ def new_device_revoke(request, token):
     else:
         state, status = "confirm", 200
     return render(request, TEMPLATE, {"state": state, "session": session}, status=status)
+
+
+def _browser_link_page(request, link: RevokeLink):
+    """A browser session's link: confirm (GET), end it (POST); once it has ended (by this
+    link, a sign-out, or anything else), the page only says so."""
+    browser = link.browser
+    if browser is None:
+        return render(request, TEMPLATE, {"state": "signed_out"})
+    described = browsers.browser_sign_in(browser.get_decoded())
+    if request.method != "POST":
+        return render(request, TEMPLATE, {"state": "confirm", "session": described})
+    ended = browsers.browser_session_revoke(
+        session=browser, reason=DeviceSession.RevokeReason.USER, actor=ACTOR, request=request
+    )
+    state = "revoked" if ended else "signed_out"
+    return render(request, TEMPLATE, {"state": state, "session": described})

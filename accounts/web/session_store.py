@@ -10,21 +10,22 @@ so such a browser is never listed as signed in.
 
 from typing import TYPE_CHECKING, Any, cast
 
-from django.contrib.auth import HASH_SESSION_KEY, user_logged_in
+from django.contrib.auth import user_logged_in
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.dispatch import receiver
-from django.utils import timezone
-from django.utils.crypto import constant_time_compare
 
+from accounts.devices.browsers import (
+    BROWSER_KEY,
+    UNKNOWN_BROWSER,
+    browser_sessions_live,
+    browser_sign_in_data,
+)
 from accounts.devices.sessions import device_name_from_user_agent
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
     from accounts.models import BrowserSession, User
-
-# The session's entry with the browser and address it signed in from.
-BROWSER_KEY = "_kit_browser"
 
 
 class SessionStore(DBStore):
@@ -47,32 +48,25 @@ class SessionStore(DBStore):
 def remember_browser(
     sender: type, request: "HttpRequest | None", user: "User", **kwargs: Any
 ) -> None:
-    """At sign-in, keep the browser's User-Agent and address with its session."""
+    """At sign-in, keep the browser's User-Agent, address, name and time with its session,
+    and the id of this sign-in (accounts.devices.browsers)."""
     if request is not None and hasattr(request, "session"):
-        request.session[BROWSER_KEY] = {
-            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:512],
-            "ip_address": getattr(request, "client_ip", None),  # ClientIPMiddleware
-        }
+        user_agent = request.META.get("HTTP_USER_AGENT", "")[:512]
+        request.session[BROWSER_KEY] = browser_sign_in_data(
+            user_agent=user_agent,
+            ip_address=getattr(request, "client_ip", None),  # ClientIPMiddleware
+            name=device_name_from_user_agent(user_agent) if user_agent else UNKNOWN_BROWSER,
+        )
 
 
 def browser_sessions_active(
     *, user: "User", current_key: str | None = None
 ) -> list["BrowserSession"]:
     """The user's signed-in browsers, most recently active first, each with `name` and
-    `is_current`: unexpired rows whose session auth hash is still the user's."""
-    from accounts.models import BrowserSession
-
-    store = SessionStore()
-    expected = user.get_session_auth_hash()
-    rows = BrowserSession.objects.filter(user=user, expire_date__gt=timezone.now()).order_by(
-        "-last_active_at"
-    )
-    active = []
-    for row in rows:
-        if constant_time_compare(
-            store.decode(row.session_data).get(HASH_SESSION_KEY, ""), expected
-        ):
-            row.name = device_name_from_user_agent(row.user_agent) or "Unknown browser"
-            row.is_current = row.session_key == current_key
-            active.append(row)
+    `is_current`: unexpired rows whose session auth hash is still the user's
+    (accounts.devices.browsers.browser_sessions_live)."""
+    active = browser_sessions_live(user=user)
+    for row in active:
+        row.name = device_name_from_user_agent(row.user_agent) or UNKNOWN_BROWSER
+        row.is_current = row.session_key == current_key
     return active
