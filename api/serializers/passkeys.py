@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from accounts.mfa.passkeys import NAME_MAX_LENGTH
 from api.serializers.fields import StrictCharField
-from api.serializers.sessions import device_id_field
+from api.serializers.sessions import device_id_field, device_trust_token_field
 
 CHALLENGE_HELP = "The `challenge_token` of the begin route (single-use, short-lived)."
 
@@ -33,6 +33,10 @@ class PasskeySignInSerializer(serializers.Serializer):
     revoke_device_id = serializers.UUIDField(
         required=False,
         help_text="The `id` of one of your active sessions, signed out in the same step.",
+    )
+    device_trust_token = device_trust_token_field(
+        help_text="The `device.trust_token` of this device's last sign-in to this account: "
+        "with it no new-device e-mail is sent."
     )
 
 

@@ -19,6 +19,24 @@ def device_id_field(**kwargs):
     )
 
 
+DEVICE_TRUST_HELP = (
+    "The `device.trust_token` of this device's last sign-in to this account: with it the "
+    "account lockout does not refuse the sign-in (the password is still checked), and no "
+    "new-device e-mail is sent. Browsers send the `device_trust` cookie instead."
+)
+
+
+def device_trust_token_field(help_text=DEVICE_TRUST_HELP):
+    return serializers.CharField(
+        max_length=512,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        write_only=True,
+        help_text=help_text,
+    )
+
+
 # --- requests ---------------------------------------------------------------------------
 
 
@@ -35,16 +53,7 @@ class SignInSerializer(serializers.Serializer):
         required=False,
         help_text="The `id` of one of your active sessions, signed out in the same step.",
     )
-    device_trust_token = serializers.CharField(
-        max_length=512,
-        required=False,
-        allow_blank=True,
-        trim_whitespace=False,
-        write_only=True,
-        help_text="The `device.trust_token` of this device's last sign-in to this account: "
-        "with it the account lockout does not refuse the sign-in (the password is still "
-        "checked). Browsers send the `device_trust` cookie instead.",
-    )
+    device_trust_token = device_trust_token_field()
 
     def validate_username(self, value):
         return value.strip()

@@ -66,7 +66,8 @@ class PasskeySignInView(APIView):
         tags=["auth"],
         summary="Sign in a device with a passkey",
         description="The body of /auth/token/ on success; the access token's `amr` is "
-        '["hwk", "user", "mfa"]. The device limit and `revoke_device_id` apply as there.',
+        '["hwk", "user", "mfa"]. The device limit, `revoke_device_id` and '
+        "`device_trust_token` (no new-device e-mail) apply as there.",
         auth=[],
         request=PasskeySignInSerializer,
         responses={
@@ -91,6 +92,7 @@ class PasskeySignInView(APIView):
             device_name=data.get("device_name", ""),
             revoke_device_id=data.get("revoke_device_id"),
             amr=passkeys.AMR,
+            device_trust_token=data.get("device_trust_token"),
         )
         return Response(sign_in_body(user=user, session=session, pair=pair))
 

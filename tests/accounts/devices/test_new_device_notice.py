@@ -187,3 +187,34 @@ def test_mfa_second_step_mails_an_untrusted_device_only(
     with django_capture_on_commit_callbacks(execute=True):
         mfa_sign_in(api_client, user, password, mfa_clock.code(secret))
     assert len(notices()) == 1
+
+
+def test_passkey_sign_in_with_the_trust_token_is_not_mailed(
+    signed_in, passkey_enrol, passkey_sign_in, authenticator, django_capture_on_commit_callbacks
+):
+    first = signed_in().json()
+    passkey_enrol(first["access"], authenticator)
+    mail.outbox.clear()
+    trust = {"device_trust_token": first["device"]["trust_token"]}
+    with django_capture_on_commit_callbacks(execute=True):
+        trusted = passkey_sign_in(authenticator, device_id="phone-2", body=trust)
+    assert notices() == []
+    with django_capture_on_commit_callbacks(execute=True):
+        passkey_sign_in(authenticator, device_id="phone-3", body={"device_trust_token": "forged"})
+    [message] = notices()
+    # The trusted sign-in's own token keeps the next one quiet too.
+    mail.outbox.clear()
+    again = {"device_trust_token": trusted.json()["device"]["trust_token"]}
+    with django_capture_on_commit_callbacks(execute=True):
+        passkey_sign_in(authenticator, device_id="phone-4", body=again)
+    assert notices() == []
+    assert revoke_path(message)
+
+
+def test_the_schema_offers_the_trust_token_on_the_passkey_sign_in(api_client):
+    schema = api_client.get("/api/schema/?format=json").json()
+    body = schema["paths"]["/api/v1/auth/passkey/"]["post"]["requestBody"]
+    name = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    field = schema["components"]["schemas"][name]["properties"]["device_trust_token"]
+    assert (field["type"], field["writeOnly"], field["maxLength"]) == ("string", True, 512)
+    assert "new-device e-mail" in field["description"]
