@@ -302,6 +302,10 @@ EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
 EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
 EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+# Seconds the SMTP backend waits for the mail server (to connect, then for each reply)
+# before it gives up: the db_worker's task fails instead of hanging on a server that
+# accepts and never answers. Requests never wait on it (e-mail goes through the queue).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 # filemail:///absolute/dir writes each e-mail to a file there (django-environ's scheme,
 # which drops the path's leading slash: the URL's path is absolute).
 _email_file_path = (_email.get("EMAIL_FILE_PATH") or "").lstrip("/")

@@ -196,6 +196,27 @@ def no_local_view(settings):
     settings.ACCOUNTS = {**settings.ACCOUNTS, "LOCAL_VIEW": False}
 
 
+@pytest.fixture
+def queued_tasks(settings):
+    """The production set-up (TASKS_BACKEND=database): tasks wait in the database for
+    `manage.py db_worker`. Tests using it commit (django_db(transaction=True)): the worker
+    opens and closes connections, which it cannot do inside the test's own transaction."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+@pytest.fixture
+def run_worker():
+    """run_worker(): `manage.py db_worker --batch` works through every queued task once."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    def _run():
+        call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", stdout=StringIO())
+
+    return _run
+
+
 TOKEN_URL = "/api/v1/auth/token/"
 REFRESH_URL = "/api/v1/auth/token/refresh/"
 

@@ -4,11 +4,9 @@ same time, whether or not the account exists or is active."""
 import functools
 import re
 import time
-from io import StringIO
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
@@ -89,18 +87,6 @@ def test_password_reset_answers_the_same_for_known_unknown_and_inactive(
     assert [m.to for m in mailoutbox] == [["active@example.com"], ["active@example.com"]]
 
 
-@pytest.fixture
-def queued_tasks(settings):
-    """The production set-up: tasks wait in the database for `manage.py db_worker`.
-    Tests using it commit (django_db(transaction=True)): the worker opens and closes
-    connections, which it cannot do inside the test's own transaction."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-
-
-def _run_worker():
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", stdout=StringIO())
-
-
 def _request(post, path, body):
     """(what the client sees, how many queries the request made)"""
     with CaptureQueriesContext(connection) as queries:
@@ -111,7 +97,7 @@ def _request(post, path, body):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("queued_tasks")
 def test_password_reset_does_the_same_work_for_known_and_unknown_addresses(
-    api_client, client, accounts, mailoutbox
+    api_client, client, accounts, mailoutbox, run_worker
 ):
     """The mail goes out after the response: the request enqueues one task with the
     address either way (same queries, byte-equal answers), and the worker sends it."""
@@ -125,20 +111,22 @@ def test_password_reset_does_the_same_work_for_known_and_unknown_addresses(
     assert len(stored) == 4
     assert all(set(args["kwargs"]) == {"email", "domain", "use_https"} for args in stored)
 
-    _run_worker()
+    run_worker()
     assert [m.to for m in mailoutbox] == [["active@example.com"], ["active@example.com"]]
     assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("queued_tasks")
-def test_a_reset_task_run_again_sends_a_fresh_working_link(api_client, user, mailoutbox):
+def test_a_reset_task_run_again_sends_a_fresh_working_link(
+    api_client, user, mailoutbox, run_worker
+):
     """A retried task (a worker that died after sending) only sends one more valid link."""
     api_client.post(RESET_API_URL, {"email": user.email}, format="json")
     task_row = DBTaskResult.objects.get()
-    _run_worker()
+    run_worker()
     DBTaskResult.objects.filter(pk=task_row.pk).update(status="READY")
-    _run_worker()
+    run_worker()
     assert [m.to for m in mailoutbox] == [[user.email], [user.email]]
     _uid, token = re.search(r"/accounts/reset/(\S+)/(\S+)/", mailoutbox[1].body).groups()
     assert default_token_generator.check_token(user, token)
@@ -147,7 +135,7 @@ def test_a_reset_task_run_again_sends_a_fresh_working_link(api_client, user, mai
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("queued_tasks")
 def test_sign_up_answers_the_same_for_new_and_registered_addresses(
-    api_client, client, settings, make_user, mailoutbox
+    api_client, client, settings, make_user, mailoutbox, run_worker
 ):
     settings.ACCOUNTS = {**settings.ACCOUNTS, "ALLOW_SIGNUP": True}
     make_user(username="taken", email="taken@example.com")
@@ -161,7 +149,7 @@ def test_sign_up_answers_the_same_for_new_and_registered_addresses(
     assert new.status_code == 202
     assert _visible(new) == _visible(registered)
     assert mailoutbox == []
-    _run_worker()
+    run_worker()
     assert [m.to for m in mailoutbox] == [["grace@example.com"], ["taken@example.com"]]
     assert mailoutbox[0].subject != mailoutbox[1].subject
 
