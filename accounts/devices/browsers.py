@@ -24,6 +24,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AuthEvent, BrowserSession
 from accounts.security.audit import record_event
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
 
 # The session's entry with the browser, address and time it signed in from.
 BROWSER_KEY = "_kit_browser"
-UNKNOWN_BROWSER = "Unknown browser"
+# The name of a browser that sent no User-Agent (in the language of the page or e-mail).
+UNKNOWN_BROWSER = _("Unknown browser")
 
 
 @dataclass(frozen=True)

@@ -70,11 +70,13 @@ def send_new_browser_mail(
     if user is None or not user.email:
         return
     browser = browser_session_find(user=user, browser_id=browser_id)
-    sign_in = None if browser is None else browser_sign_in(browser.get_decoded())
-    if sign_in is None:
+    if browser is None:
         return
-    token = browser_revoke_link_token(user=user, browser_id=sign_in.id)
     with translation.override(language):
+        sign_in = browser_sign_in(browser.get_decoded())  # its name may be translated
+        if sign_in is None:
+            return
+        token = browser_revoke_link_token(user=user, browser_id=sign_in.id)
         _send_notice(
             user=user,
             session=sign_in,

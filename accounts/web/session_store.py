@@ -55,7 +55,7 @@ def remember_browser(
         request.session[BROWSER_KEY] = browser_sign_in_data(
             user_agent=user_agent,
             ip_address=getattr(request, "client_ip", None),  # ClientIPMiddleware
-            name=device_name_from_user_agent(user_agent) if user_agent else UNKNOWN_BROWSER,
+            name=device_name_from_user_agent(user_agent) if user_agent else "",
         )
 
 
@@ -67,6 +67,6 @@ def browser_sessions_active(
     (accounts.devices.browsers.browser_sessions_live)."""
     active = browser_sessions_live(user=user)
     for row in active:
-        row.name = device_name_from_user_agent(row.user_agent) or UNKNOWN_BROWSER
+        row.name = device_name_from_user_agent(row.user_agent) or str(UNKNOWN_BROWSER)
         row.is_current = row.session_key == current_key
     return active

@@ -266,3 +266,9 @@ def test_the_queue_holds_no_secret_and_the_worker_sends_it(settings, user, passw
     assert message.to == [user.email]
     assert b"is signed out" in Client().post(revoke_path(message)).content
     assert not signed_in(browser)
+
+
+def test_a_browser_without_a_user_agent_is_named_unknown(user, browser_sign_in):
+    browser_sign_in(Client())
+    [message] = notices()
+    assert message.subject == SUBJECT + "Unknown browser"
