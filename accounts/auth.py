@@ -36,6 +36,7 @@ from accounts.devices.principal import ClaimsUser, authenticate_access_token, mo
 from accounts.devices.tokens import DeviceAccessToken, TokenPair, decode_access, decode_refresh
 from accounts.errors import AccountsError, InvalidCredentials, LockedOut
 from accounts.models import DeviceSession, User
+from accounts.users.verification import sign_in_verified_check
 
 SESSION: Final = "session"
 JWT: Final = "jwt"
@@ -189,9 +190,14 @@ def login(
     request's `device_trust` cookie counts too), so that only an untrusted one gets the
     new-device notice (sessions.sign_in; sessions.browser_sign_in_notice for "session",
     whose link ends this browser session).
+    EmailUnverified (nothing opened) while the user's address awaits its verification
+    and ACCOUNTS_EMAIL_VERIFICATION is "mandatory".
     """
     name = _backend(backend)
     user = _resolve_user(user, user_id)
+    # Before any session opens: an unverified address (ACCOUNTS_EMAIL_VERIFICATION
+    # "mandatory") is EmailUnverified, and a new link is mailed (accounts.users.verification).
+    sign_in_verified_check(user=user, request=request)
     if name == SESSION:
         backend_path = getattr(user, "backend", None) or settings.AUTHENTICATION_BACKENDS[0]
         django_auth.login(request, user, backend=backend_path)

@@ -87,6 +87,8 @@ _TYPES: dict[str, tuple[type, ...]] = {"TOKEN_CLAIMS": (str, type(None))}
 _CHOICES: dict[str, tuple[str, ...]] = {
     "DEVICE_LIMIT_POLICY": ("reject", "evict_oldest"),
     "DEFAULT_AUTH_BACKEND": ("session", "jwt"),
+    # "" = the default (accounts.users.verification.email_verification_mode).
+    "EMAIL_VERIFICATION": ("mandatory", "optional", "none", ""),
 }
 
 

@@ -203,6 +203,7 @@ __all__ = [
     "ApiKeyThrottled",
     "DeviceLimitReached",
     "DeviceMismatch",
+    "EmailUnverified",
     "InvalidCredentials",
     "LockedOut",
     "MfaInvalid",

@@ -290,6 +290,10 @@ class AuthEvent(models.Model):
         MFA_RESET = "mfa_reset", "Second factors reset by an administrator"
         ACCOUNT_DELETION_REQUESTED = "account_deletion_requested", "Account deletion requested"
         ACCOUNT_ERASED = "account_erased", "Account's personal data erased"
+        LOGIN_EMAIL_UNVERIFIED = "login_email_unverified", "Sign-in refused: e-mail unverified"
+        EMAIL_VERIFIED = "email_verified", "E-mail address verified"
+        EMAIL_CHANGE_REQUESTED = "email_change_requested", "E-mail change requested"
+        EMAIL_CHANGED = "email_changed", "E-mail address changed (new one verified)"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -167,6 +167,11 @@ ERROR_SCHEMAS = {
             "description": "The second factors the account has.",
         },
     ),
+    "EmailUnverifiedError": _error_schema(
+        "The account's e-mail address is not verified yet (ACCOUNTS_EMAIL_VERIFICATION "
+        "mandatory): no session was opened.",
+        codes=["email_unverified"],
+    ),
     "InsufficientScopeError": _error_schema(
         "The API key lacks the route's scope.",
         codes=["insufficient_scope"],

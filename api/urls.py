@@ -32,6 +32,7 @@ auth_patterns = [
         name="password-reset-confirm",
     ),
     path("signup/", account.SignupView.as_view(), name="signup"),
+    path("email/verify/", account.EmailVerifyView.as_view(), name="email-verify"),
     # Passkey sign-in (discoverable credentials)
     path("passkey/begin/", passkeys.PasskeySignInBeginView.as_view(), name="passkey-begin"),
     path("passkey/", passkeys.PasskeySignInView.as_view(), name="passkey-sign-in"),
@@ -39,6 +40,7 @@ auth_patterns = [
 
 v1_patterns: list[URLPattern | URLResolver] = [
     path("me/", me.MeView.as_view(), name="me"),
+    path("me/email/", me.MeEmailView.as_view(), name="me-email"),
     path("", root.ApiRootView.as_view(), name="root"),
     # Service routes (API keys); not an include: a level less to resolve for each call
     path("service/ping/", service.PingView.as_view(), name="service-ping"),

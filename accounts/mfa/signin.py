@@ -27,6 +27,7 @@ from accounts.mfa.challenges import challenge_issue, challenge_release, challeng
 from accounts.mfa.factors import mfa_code_verify, mfa_methods
 from accounts.models import MfaChallenge, User
 from accounts.security.lockout import DEVICE, Attempt, user_attempt
+from accounts.users.verification import sign_in_verified_check
 
 # RFC 8176: a password, then a one-time code (TOTP or recovery code): multi-factor.
 AMR_PASSWORD_AND_CODE = ("pwd", "otp", "mfa")
@@ -46,10 +47,13 @@ def mfa_sign_in_begin(
     device_trust_token: str | None = None,
 ) -> None:
     """After a right password: nothing for an account without a second factor (the caller
-    signs it in); MfaRequired (`mfa_token`, `methods`) for one with a factor."""
+    signs it in); MfaRequired (`mfa_token`, `methods`) for one with a factor, or
+    EmailUnverified when its address awaits verification (accounts.users.verification)."""
     methods = mfa_methods(user)
     if not methods:
-        return
+        return  # the caller's auth.login checks the address
+    # No second step for an unverified address: refused now, before any token is issued.
+    sign_in_verified_check(user=user, request=request)
     attempt = user_attempt(request, user, device_trust_token)
     data: dict[str, Any] = {
         "transport": transport,

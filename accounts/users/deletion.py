@@ -11,6 +11,7 @@ only the username they were written with (their address and user agent are clear
 
 from datetime import datetime, timedelta
 
+from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
@@ -97,6 +98,7 @@ def account_erase(*, user_id: int) -> bool:
             revoke_api_key(api_key, actor=f"owner erased: {username}")
         ApiKey.objects.filter(owner=user).update(owner=None)
         Authenticator.objects.filter(user=user).delete()
+        EmailAddress.objects.filter(user=user).delete()  # its addresses, verified or pending
         DeviceSession.objects.filter(user=user).delete()
         BrowserSession.objects.filter(user=user).delete()
         AuthEvent.objects.filter(user=user).update(ip_address=None, user_agent="")

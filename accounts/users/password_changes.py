@@ -29,6 +29,7 @@ from django.http import HttpRequest, HttpResponseBase
 from accounts.devices import sessions
 from accounts.models import AuthEvent, DeviceSession, User
 from accounts.security.audit import record_event
+from accounts.users.email_change import email_changes_cancel
 
 RESET_ACTOR = "password-reset link"
 SYSTEM_ACTOR = "system"
@@ -81,6 +82,9 @@ def sessions_end_on_password_change(*, user: User) -> None:
     sessions.revoke_all_sessions(
         user, reason=reason, actor=actor, keep_session_id=keep_session_id, request=request
     )
+    # A pending e-mail change asked for with the old password is void (whoever knew it
+    # may hold the new address's link).
+    email_changes_cancel(user=user)
     session = getattr(request, "session", None)
     if (
         request is not None

@@ -1,10 +1,12 @@
 """Creating an account: the rules the HTML sign-up page and the API share.
 
 Whether an e-mail address has an account is not told to whoever signs up with it: a new
-address gets the account and a welcome e-mail, a registered one gets a "you already have
-an account" e-mail and no account, and the caller answers the same in both cases. Both
-paths hash the password and enqueue one e-mail task, so they also take about the same
-time. Usernames are public (they appear to other users), so a taken one is an error.
+address gets the account (its address unverified, accounts.users.verification, unless
+ACCOUNTS_EMAIL_VERIFICATION is "none") and a verification e-mail (a welcome with "none"),
+a registered one gets a "you already have an account" e-mail and no account, and the
+caller answers the same in both cases. Both paths hash the password and enqueue one
+e-mail task, so they also take about the same time. Usernames are public (they appear to
+other users), so a taken one is an error.
 """
 
 from django.contrib.auth import get_user_model
@@ -12,8 +14,9 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils import translation
 
-from accounts.users import tasks
+from accounts.users import tasks, verification
 from accounts.users.passwords import validate_new_password
 
 REQUIRED = "This field is required."
@@ -50,8 +53,9 @@ def _registered(email: str) -> bool:
 
 
 def sign_up(*, username: str, email: str, password: str, request: HttpRequest) -> None:
-    """Create an active user and queue a welcome e-mail, or, when the address already has
-    an account, queue a "you already have an account" e-mail to it and create nothing.
+    """Create an active user (its address unverified) and queue a verification e-mail,
+    or, when the address already has an account, queue a "you already have an account"
+    e-mail to it and create nothing.
 
     Raises ValidationError({field: [messages]}) writing nothing for bad input or a taken
     username. Returns nothing either way: the caller answers "check your inbox" alike.
@@ -67,7 +71,8 @@ def sign_up(*, username: str, email: str, password: str, request: HttpRequest) -
     else:
         try:
             with transaction.atomic():
-                users.create_user(username=username, email=email, password=password)
+                user = users.create_user(username=username, email=email, password=password)
+                verification.signup_email_address_add(user=user, email=email)
             created = True
         except IntegrityError as exc:
             # Lost a race with a concurrent sign-up: for the username, that is an error;
@@ -76,5 +81,9 @@ def sign_up(*, username: str, email: str, password: str, request: HttpRequest) -
             if errors or not _registered(email):
                 raise ValidationError(errors or {"username": [USERNAME_TAKEN]}) from exc
     tasks.send_signup_mail.enqueue(
-        email=email, created=created, domain=request.get_host(), use_https=request.is_secure()
+        email=email,
+        created=created,
+        domain=request.get_host(),
+        use_https=request.is_secure(),
+        language=translation.get_language() or "",
     )

@@ -12,9 +12,10 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from accounts.errors import LockedOut
+from accounts.errors import EmailUnverified, LockedOut
 from accounts.mfa.factors import mfa_enabled
 from accounts.security.lockout import lockout_refusal, verify_password
+from accounts.users.verification import sign_in_verified_check
 
 if TYPE_CHECKING:
     # The mixins are only ever mixed into these forms (their request, user, cleaned_data).
@@ -39,13 +40,36 @@ class LockoutFormMixin(_AuthenticationFormBase):
             raise ValidationError(refusal.detail, code=refusal.code) from None
 
 
-class LockoutAdminAuthenticationForm(LockoutFormMixin, AdminAuthenticationForm):
+class EmailVerifiedFormMixin(_AuthenticationFormBase):
+    """For AuthenticationForm and its subclasses: after the right password, an account
+    whose address awaits its verification is refused with a form error, and a new link
+    is e-mailed (at most once per accounts.users.verification.RESEND_SECONDS)."""
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        try:
+            sign_in_verified_check(user=user, request=self.request)
+        except EmailUnverified:
+            raise ValidationError(EMAIL_UNVERIFIED_MESSAGE, code=EmailUnverified.code) from None
+
+
+# The sign-in page's error for an unverified address (the same whether a new link went out
+# now or one did within the last few minutes).
+EMAIL_UNVERIFIED_MESSAGE = _(
+    "Your e-mail address is not verified yet. Follow the link in the e-mail we sent you "
+    "(we have just sent it again, unless we did a few minutes ago), then sign in."
+)
+
+
+class LockoutAdminAuthenticationForm(
+    EmailVerifiedFormMixin, LockoutFormMixin, AdminAuthenticationForm
+):
     """The sign-in form of /admin/login/. It asks for no second factor, so an account
     with one is sent to the sign-in page, which does."""
 
     def confirm_login_allowed(self, user: Any) -> None:
         super().confirm_login_allowed(user)
-        if mfa_enabled(user=user):
+        if mfa_enabled(user=user):  # checked after the address (the mixin above)
             raise ValidationError(
                 "This account has a second factor: sign in on the sign-in page "
                 "(/accounts/login/), then open the admin.",
@@ -77,7 +101,7 @@ class LockoutPasswordChangeForm(LockoutPasswordChangeMixin, PasswordChangeForm):
     """The password-change form, with the old password behind the lockout."""
 
 
-class LoginForm(LockoutFormMixin, AuthenticationForm):
+class LoginForm(EmailVerifiedFormMixin, LockoutFormMixin, AuthenticationForm):
     """The sign-in form of /accounts/login/: username or e-mail."""
 
     username = forms.CharField(
@@ -179,3 +203,24 @@ class AccountDeleteForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not with_code:
             del self.fields["code"]
+
+
+class EmailChangeForm(forms.Form):
+    """The account page's "E-mail address": the new address and the password
+    (accounts.users.email_change checks it behind the lockout)."""
+
+    email = forms.EmailField(
+        label=_("New e-mail address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "email_change_%s")
+        super().__init__(*args, **kwargs)

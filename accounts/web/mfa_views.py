@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import auth
 from accounts.errors import (
+    EmailUnverified,
     LockedOut,
     MfaInvalid,
     MfaStepUpRequired,
@@ -36,7 +37,12 @@ from accounts.errors import (
 )
 from accounts.mfa import factors, passkeys, signin
 from accounts.models import User
-from accounts.web.forms import MfaCodeForm, PasskeySignInForm, add_service_errors
+from accounts.web.forms import (
+    EMAIL_UNVERIFIED_MESSAGE,
+    MfaCodeForm,
+    PasskeySignInForm,
+    add_service_errors,
+)
 from accounts.web.views import (
     MFA_CODE_LABELS,
     PENDING_SIGN_IN,
@@ -75,6 +81,8 @@ def login_code(request: HttpRequest) -> HttpResponse:
             )
         except MfaTokenInvalid:
             return _login_page_again(request, "This sign-in has expired: sign in again.")
+        except EmailUnverified:
+            return _login_page_again(request, str(EMAIL_UNVERIFIED_MESSAGE))
         except MfaInvalid as refusal:
             form.add_error("code", refusal.detail)
         except LockedOut as refusal:
@@ -111,7 +119,11 @@ def login_passkey(request: HttpRequest) -> HttpResponse:
         messages.error(request, refusal.detail)
         return redirect("accounts:login")
     request.session.pop(PENDING_SIGN_IN, None)
-    auth.login(request, user, backend=auth.SESSION, amr=passkeys.AMR)
+    try:
+        auth.login(request, user, backend=auth.SESSION, amr=passkeys.AMR)
+    except EmailUnverified:
+        messages.error(request, EMAIL_UNVERIFIED_MESSAGE)
+        return redirect("accounts:login")
     next_url = form.cleaned_data.get("next", "")
     if not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()

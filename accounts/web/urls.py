@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts.web import mfa_views, new_device_views, views
+from accounts.web import email_views, mfa_views, new_device_views, views
 
 app_name = "accounts"
 
@@ -14,6 +14,8 @@ urlpatterns = [
     path("login/passkey/", mfa_views.login_passkey, name="login_passkey"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
+    path("email/verify/<str:key>/", email_views.email_verify_page, name="email_verify"),
+    path("email/change/", email_views.email_change, name="email_change"),
     path("delete/", views.delete_account, name="delete_account"),
     path("mfa/totp/", mfa_views.totp_enrol, name="mfa_totp_enrol"),
     path("mfa/totp/confirm/", mfa_views.totp_confirm, name="mfa_totp_confirm"),

@@ -28,6 +28,7 @@ from accounts.users.passwords import change_password, reset_password, send_passw
 from accounts.users.signup import sign_up
 from accounts.web.forms import (
     AccountDeleteForm,
+    EmailChangeForm,
     LockoutPasswordChangeForm,
     LoginForm,
     MfaCodeForm,
@@ -66,6 +67,7 @@ def account_page(request, *, status=200, **forms):
                 or MfaCodeForm(prefix=prefix, label=label)
                 for prefix, label in MFA_CODE_LABELS.items()
             },
+            "email_form": forms.get("email_form") or EmailChangeForm(),
             "delete_form": forms.get("delete_form") or AccountDeleteForm(with_code=mfa_enabled),
             "deletion_grace_days": kit_settings.DELETION_GRACE_DAYS,
         },

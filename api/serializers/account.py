@@ -2,6 +2,7 @@
 accounts.users."""
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.security.lockout import verify_password
@@ -49,7 +50,7 @@ class PasswordChangeSerializer(serializers.Serializer):
         request = self.context["request"]
         # Behind the lockout: failures count, and a locked account is not even hashed.
         if not verify_password(request, model_user(request.user), value):
-            raise serializers.ValidationError("Your old password was entered incorrectly.")
+            raise serializers.ValidationError(_("Your old password was entered incorrectly."))
         return value
 
 
@@ -73,3 +74,14 @@ class SignupSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     email = serializers.EmailField()
     password = _password_field()
+
+
+class EmailVerifySerializer(serializers.Serializer):
+    key = serializers.CharField(
+        max_length=512, help_text="The key of the verification e-mail (also in its link)."
+    )
+
+
+class MeEmailSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254, help_text="The new address.")
+    password = _password_field(max_length=4096)

@@ -1,4 +1,4 @@
-"""Account routes for apps: password change and reset, sign-up.
+"""Account routes for apps: password change and reset, sign-up, e-mail verification.
 
 Thin: each view checks the body's shape with a serializer and calls the same service as
 the HTML pages (accounts.users), whose field errors become 400 `invalid`.
@@ -7,6 +7,7 @@ the HTML pages (accounts.users), whose field errors become 400 `invalid`.
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
@@ -18,18 +19,20 @@ from accounts.conf import kit_settings
 from accounts.security import ratelimit
 from accounts.users.passwords import change_password, reset_password, send_password_reset
 from accounts.users.signup import sign_up
+from accounts.users.verification import email_verify
 from api.authentication import model_user
 from api.openapi import INVALID, error
 from api.serializers.account import (
     AcceptedSerializer,
+    EmailVerifySerializer,
     PasswordChangeSerializer,
     PasswordResetConfirmSerializer,
     PasswordResetSerializer,
     SignupSerializer,
 )
 
-RESET_ACCEPTED = "If an account uses this address, a link to reset its password is on its way."
-SIGNUP_ACCEPTED = "Check your inbox: a message telling you how to go on is on its way."
+RESET_ACCEPTED = _("If an account uses this address, a link to reset its password is on its way.")
+SIGNUP_ACCEPTED = _("Check your inbox: a message telling you how to go on is on its way.")
 
 THROTTLED = error(["throttled"], "See Retry-After.")
 
@@ -156,9 +159,11 @@ class SignupView(PublicAccountView):
         summary="Create an account",
         description="Only when ACCOUNTS_ALLOW_SIGNUP is on. Always 202 with the same body "
         "whether or not the e-mail address is registered: a new one gets the account and a "
-        'welcome e-mail, a registered one a "you already have an account" e-mail and no '
-        "new account. A taken username (any case) is 400. Sign in afterwards with "
-        "/auth/token/. Limited by ACCOUNTS_SIGNUP_RATE per client address, shared with the "
+        "verification e-mail (its key for POST /auth/email/verify/, and a link), a "
+        'registered one a "you already have an account" e-mail and no new account. A taken '
+        "username (any case) is 400. Sign in afterwards with /auth/token/ (403 "
+        "`email_unverified` until the address is verified, when ACCOUNTS_EMAIL_VERIFICATION "
+        "is `mandatory`). Limited by ACCOUNTS_SIGNUP_RATE per client address, shared with the "
         "HTML page.",
         auth=[],
         request=SignupSerializer,
@@ -178,3 +183,30 @@ class SignupView(PublicAccountView):
         with service_errors():
             sign_up(**serializer.validated_data, request=request)
         return Response({"detail": SIGNUP_ACCEPTED}, status=status.HTTP_202_ACCEPTED)
+
+
+class EmailVerifyView(PublicAccountView):
+    @extend_schema(
+        operation_id="verifyEmail",
+        tags=["account"],
+        summary="Verify an e-mail address with the key of its verification e-mail",
+        description="The key of a sign-up's e-mail verifies the account's address (it can "
+        "sign in then); the key of an e-mail change's makes the new address the account's. "
+        "A key works once, for ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS (3) days.",
+        auth=[],
+        request=EmailVerifySerializer,
+        responses={
+            204: OpenApiResponse(description="Verified."),
+            400: error(
+                ["invalid"],
+                "`errors.key` for a bad, forged, expired or used key, or a new address "
+                "another account took meanwhile (nothing changed).",
+            ),
+        },
+    )
+    def post(self, request):
+        serializer = EmailVerifySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            email_verify(key=serializer.validated_data["key"], request=request)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -70,9 +70,12 @@ class TokenObtainView(APIView):
                 "(no session is open yet; the device fields are remembered).",
             ),
             403: error(
-                ["device_limit_reached"],
+                ["device_limit_reached", "email_unverified"],
                 "`devices` lists the active sessions so the app can offer to sign one out "
-                "(`revoke_device_id`).",
+                "(`revoke_device_id`). `email_unverified`: the password was right and the "
+                "account's address is not verified yet (ACCOUNTS_EMAIL_VERIFICATION "
+                "`mandatory`): no session is opened, and a new verification e-mail is sent "
+                "(at most one per 10 minutes).",
             ),
             429: error(["too_many_attempts"], "Locked out: see Retry-After."),
         },

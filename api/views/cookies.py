@@ -115,8 +115,10 @@ class CookieLoginView(_CookieRouteView):
                 "/auth/cookie/login/mfa/ with `mfa_token` and a code.",
             ),
             403: error(
-                ["csrf_failed", "device_limit_reached"],
-                "`device_limit_reached` lists the active sessions in `devices`.",
+                ["csrf_failed", "device_limit_reached", "email_unverified"],
+                "`device_limit_reached` lists the active sessions in `devices`. "
+                "`email_unverified`: the account's address is not verified yet (a new link "
+                "was e-mailed).",
             ),
             429: error(["too_many_attempts"], "Locked out: see Retry-After."),
         },
@@ -176,8 +178,10 @@ class CookieLoginMfaView(_CookieRouteView):
             400: INVALID,
             401: MFA_STEP_401,
             403: error(
-                ["csrf_failed", "device_limit_reached"],
-                "`device_limit_reached` lists the active sessions in `devices`.",
+                ["csrf_failed", "device_limit_reached", "email_unverified"],
+                "`device_limit_reached` lists the active sessions in `devices`. "
+                "`email_unverified`: the account's address is not verified yet (a new link "
+                "was e-mailed).",
             ),
             429: LOCKED_429,
         },

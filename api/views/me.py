@@ -10,10 +10,17 @@ from rest_framework.views import APIView
 
 from accounts.errors import SessionRevoked
 from accounts.users.deletion import account_delete
+from accounts.users.email_change import email_change_request
 from accounts.users.profiles import get_profile, profile_update
 from api.authentication import model_user
 from api.openapi import INVALID, error
-from api.serializers.account import MeDeleteSerializer, MeSerializer, MeUpdateSerializer
+from api.serializers.account import (
+    AcceptedSerializer,
+    MeDeleteSerializer,
+    MeEmailSerializer,
+    MeSerializer,
+    MeUpdateSerializer,
+)
 from api.views.account import service_errors
 
 AUTH_401 = error(["not_authenticated", "token_invalid", "session_revoked", "token_stale"])
@@ -76,3 +83,45 @@ class MeView(APIView):
                 request=request,
             )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+EMAIL_CHANGE_ACCEPTED = (
+    "Check the inbox of the new address: it becomes your account's once you follow the link "
+    "sent to it. Your current address has been told."
+)
+
+
+class MeEmailView(APIView):
+    @extend_schema(
+        operation_id="changeMyEmail",
+        tags=["me"],
+        summary="Change the signed-in user's e-mail address",
+        description="Needs the password (a wrong one counts toward the account lockout). "
+        "202: the new address gets a verification e-mail (its key for POST "
+        "/auth/email/verify/, and a link) and becomes the account's only once verified; "
+        "the current address is told. An address another account uses gets the same 202 "
+        "and changes nothing (no e-mail goes to it).",
+        request=MeEmailSerializer,
+        responses={
+            202: AcceptedSerializer,
+            400: error(
+                ["invalid"],
+                "`errors.password` for a wrong password, `errors.email` for a malformed "
+                "address or the account's own.",
+            ),
+            401: AUTH_401,
+            403: error(["csrf_failed"]),
+            429: error(["too_many_attempts"], "Locked out: see Retry-After."),
+        },
+    )
+    def post(self, request):
+        serializer = MeEmailSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            email_change_request(
+                user=model_user(request.user),
+                email=serializer.validated_data["email"],
+                password=serializer.validated_data["password"],
+                request=request,
+            )
+        return Response({"detail": EMAIL_CHANGE_ACCEPTED}, status=status.HTTP_202_ACCEPTED)

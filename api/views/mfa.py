@@ -35,9 +35,10 @@ MFA_STEP_401 = error(
     "token is unknown, expired or used (a right code uses it up): sign in again.",
 )
 DEVICE_LIMIT_403 = error(
-    ["device_limit_reached"],
+    ["device_limit_reached", "email_unverified"],
     "`devices` lists the active sessions (the first step's `revoke_device_id` applies "
-    "now; to sign one out, sign in again with it).",
+    "now; to sign one out, sign in again with it). `email_unverified`: the account's "
+    "address is not verified yet (a new link was e-mailed).",
 )
 LOCKED_429 = error(["too_many_attempts"], "Locked out: see Retry-After.")
 STEP_UP_403 = error(

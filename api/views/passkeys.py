@@ -74,7 +74,11 @@ class PasskeySignInView(APIView):
             200: SignInResponseSerializer,
             400: INVALID,
             401: error(["passkey_invalid"], REFUSED),
-            403: error(["device_limit_reached"], "`devices` lists the active sessions."),
+            403: error(
+                ["device_limit_reached", "email_unverified"],
+                "`devices` lists the active sessions. `email_unverified`: the account's "
+                "address is not verified yet (a new link was e-mailed).",
+            ),
         },
     )
     def post(self, request):

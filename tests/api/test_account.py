@@ -269,7 +269,7 @@ def test_signup_creates_a_user_and_answers_202_check_your_inbox(api_client, mail
     assert user.is_active
     assert not user.is_staff
     assert [mail.to for mail in mailoutbox] == [["Grace@example.com"]]
-    assert "/accounts/login/" in mailoutbox[0].body
+    assert "/accounts/email/verify/" in mailoutbox[0].body  # a verification link
 
 
 @pytest.mark.django_db

@@ -30,6 +30,7 @@ CONTRACT_STATUS = {
     "mfa_token_invalid": 401,
     "passkey_invalid": 401,
     "mfa_required_for_route": 403,
+    "email_unverified": 403,
 }
 DEVICES = [{"id": "7", "name": "Firefox on Linux", "last_used_at": "2026-01-01T00:00:00Z"}]
 ARGUMENTS = {

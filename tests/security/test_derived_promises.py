@@ -54,6 +54,7 @@ NO_CSRF_NEEDED = {
     ("post", "/api/v1/auth/password/reset/"): "public: mails a link to the address's owner",
     ("post", "/api/v1/auth/password/reset/confirm/"): "public: the reset token is the proof",
     ("post", "/api/v1/auth/signup/"): "public: creates an account, signs nobody in",
+    ("post", "/api/v1/auth/email/verify/"): "public: the key from the e-mail is the proof",
     # Service routes take an API key only (a header a browser never sends by itself).
     ("post", "/api/v1/service/introspect/"): "API key only",
     ("post", "/api/v1/service/users/1/revoke-sessions/"): "API key only",

@@ -49,6 +49,9 @@ SEMANTIC_CHECKS = {
     ("POST", "/api/v1/mfa/recovery-codes/"),
     # The right password (and code) of the account to delete.
     ("DELETE", "/api/v1/me/"),
+    # A key from a verification e-mail; the right password to change the address.
+    ("POST", "/api/v1/auth/email/verify/"),
+    ("POST", "/api/v1/me/email/"),
 }
 
 # Each request commits, as in production: in one test-wide transaction, PostgreSQL keeps

@@ -25,7 +25,8 @@ def test_sign_up_creates_an_active_user_with_a_hashed_password(request_, mailout
     assert user.password != NEW_PASSWORD
     assert user.check_password(NEW_PASSWORD)
     assert [mail.to for mail in mailoutbox] == [["grace@example.com"]]
-    assert "Welcome" in mailoutbox[0].subject
+    # A verification e-mail (tests/accounts/users/test_email_verification.py), not a welcome.
+    assert "Confirm your e-mail address" in mailoutbox[0].subject
 
 
 @pytest.mark.django_db
