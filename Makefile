@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format migrate superuser manage keys clean bench bench-scale bench-fanout profile profile-load lock test-clients rename
+.PHONY: run test lint format migrate messages superuser manage keys clean bench bench-scale bench-fanout profile profile-load lock test-clients rename
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -94,6 +94,16 @@ format: $(VENV)/.lint
 
 migrate: $(VENV)/.runtime
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
+
+## make messages: refresh locale/<language>/LC_MESSAGES/django.po from the strings the code
+## and templates mark (needs GNU gettext), then compile them (docs/translations.md).
+## LOCALES="fr de" adds a language; tests/config/test_i18n.py runs the same makemessages.
+LOCALES ?= fr
+messages: $(VENV)/.runtime
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py makemessages $(foreach l,$(LOCALES),--locale=$(l)) \
+		--extension=html,txt,py --ignore=tests --ignore=bench --ignore=scripts \
+		--ignore=staticfiles --ignore=accounts/migrations --no-obsolete
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py compilemessages --ignore=.venv
 
 superuser: $(VENV)/.runtime
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py createsuperuser

@@ -7,16 +7,24 @@ as they are. Field errors are not here: they stay Django's ValidationError, a di
 by the field.
 """
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class AccountsError(Exception):
-    """Base of every domain error: a stable `code` (the contract's) and a human `detail`."""
+    """Base of every domain error: a stable `code` (the contract's) and a human `detail`.
+
+    `default_detail` is translated lazily: it becomes text in the language of the request
+    that shows it (a page, or the API's JSON), not at import (docs/translations.md)."""
 
     code: ClassVar[str] = "error"
-    default_detail: ClassVar[str] = "The request was refused."
+    default_detail: ClassVar["StrOrPromise"] = _("The request was refused.")
 
-    def __init__(self, detail: str | None = None) -> None:
+    def __init__(self, detail: "StrOrPromise | None" = None) -> None:
         self.detail = str(detail) if detail is not None else self.default_detail
         super().__init__(self.detail)
 
@@ -30,7 +38,7 @@ class InvalidCredentials(AccountsError):
     """Unknown user, inactive user or wrong password: one error, so nothing tells which."""
 
     code = "invalid_credentials"
-    default_detail = "Unable to sign in with these credentials."
+    default_detail = _("Unable to sign in with these credentials.")
 
 
 class LockedOut(InvalidCredentials):
@@ -39,9 +47,9 @@ class LockedOut(InvalidCredentials):
     so who catches a refused sign-in catches this too (accounts.auth documents it so)."""
 
     code = "too_many_attempts"
-    default_detail = "Too many failed sign-in attempts; try again later."
+    default_detail = _("Too many failed sign-in attempts; try again later.")
 
-    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+    def __init__(self, retry_after: int, detail: "StrOrPromise | None" = None) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
 
@@ -50,21 +58,21 @@ class TokenInvalid(AccountsError):
     """A bad signature, a malformed, expired or wrong-type token."""
 
     code = "token_invalid"
-    default_detail = "The token is invalid, malformed, expired or of the wrong type."
+    default_detail = _("The token is invalid, malformed, expired or of the wrong type.")
 
 
 class SessionRevoked(AccountsError):
     """The token's device session has ended (or its user is gone)."""
 
     code = "session_revoked"
-    default_detail = "This device session has ended; sign in again."
+    default_detail = _("This device session has ended; sign in again.")
 
 
 class TokenStale(AccountsError):
     """An access token whose rights claims predate a change of the user's rights."""
 
     code = "token_stale"
-    default_detail = "Your rights changed since this token was issued; refresh it."
+    default_detail = _("Your rights changed since this token was issued; refresh it.")
 
 
 class DeviceLimitReached(AccountsError):
@@ -73,9 +81,9 @@ class DeviceLimitReached(AccountsError):
     out."""
 
     code = "device_limit_reached"
-    default_detail = "The device limit is reached: sign out one of your devices first."
+    default_detail = _("The device limit is reached: sign out one of your devices first.")
 
-    def __init__(self, devices: list[dict[str, Any]], detail: str | None = None) -> None:
+    def __init__(self, devices: list[dict[str, Any]], detail: "StrOrPromise | None" = None) -> None:
         super().__init__(detail)
         self.devices = devices
 
@@ -88,23 +96,23 @@ class RefreshReused(AccountsError):
     """A refresh token that was already exchanged: its device session is now revoked."""
 
     code = "refresh_reused"
-    default_detail = "This refresh token was already used; the device session is now signed out."
+    default_detail = _("This refresh token was already used; the device session is now signed out.")
 
 
 class DeviceMismatch(AccountsError):
     """A refresh token presented with another device's `device_id`."""
 
     code = "device_mismatch"
-    default_detail = "This refresh token was issued to another device."
+    default_detail = _("This refresh token was issued to another device.")
 
 
 class Throttled(AccountsError):
     """Over a rate limit (accounts.security.ratelimit); retry in `retry_after` seconds."""
 
     code = "throttled"
-    default_detail = "Too many requests; try again later."
+    default_detail = _("Too many requests; try again later.")
 
-    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+    def __init__(self, retry_after: int, detail: "StrOrPromise | None" = None) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
 
@@ -114,21 +122,21 @@ class NotFound(AccountsError):
     same answer as for one that does not exist."""
 
     code = "not_found"
-    default_detail = "Not found."
+    default_detail = _("Not found.")
 
 
 class ApiKeyInvalid(AccountsError):
     """Unknown, revoked, expired, malformed or wrong secret: callers cannot tell which."""
 
     code = "api_key_invalid"
-    default_detail = "The API key is unknown, revoked or expired."
+    default_detail = _("The API key is unknown, revoked or expired.")
 
 
 class ApiKeyThrottled(Throttled, ApiKeyInvalid):
     """Too many failed keys from this client address. A refusal like any other to a caller
     that catches only ApiKeyInvalid; `throttled` with `retry_after` to one that looks."""
 
-    default_detail = "Too many failed API keys from this address; try again later."
+    default_detail = _("Too many failed API keys from this address; try again later.")
 
 
 class MfaRequired(AccountsError):
@@ -136,9 +144,11 @@ class MfaRequired(AccountsError):
     client finishes the sign-in with `mfa_token` and a code of one of `methods`."""
 
     code = "mfa_required"
-    default_detail = "A second factor is required to finish signing in."
+    default_detail = _("A second factor is required to finish signing in.")
 
-    def __init__(self, mfa_token: str, methods: list[str], detail: str | None = None) -> None:
+    def __init__(
+        self, mfa_token: str, methods: list[str], detail: "StrOrPromise | None" = None
+    ) -> None:
         super().__init__(detail)
         self.mfa_token = mfa_token
         self.methods = methods
@@ -152,14 +162,14 @@ class MfaInvalid(AccountsError):
     """A wrong, replayed or used second-factor code (counted as a failed sign-in)."""
 
     code = "mfa_invalid"
-    default_detail = "The code is wrong or was already used."
+    default_detail = _("The code is wrong or was already used.")
 
 
 class MfaTokenInvalid(AccountsError):
     """An `mfa_token` (or another multi-factor step's token) unknown, expired or used."""
 
     code = "mfa_token_invalid"
-    default_detail = "This sign-in step is unknown, expired or already used; sign in again."
+    default_detail = _("This sign-in step is unknown, expired or already used; sign in again.")
 
 
 class MfaStepUpRequired(AccountsError):
@@ -169,7 +179,7 @@ class MfaStepUpRequired(AccountsError):
     factor, could add or remove factors)."""
 
     code = "mfa_required_for_route"
-    default_detail = "This needs a sign-in with a second factor: sign in again with one."
+    default_detail = _("This needs a sign-in with a second factor: sign in again with one.")
 
 
 class EmailUnverified(AccountsError):
@@ -177,7 +187,7 @@ class EmailUnverified(AccountsError):
     "mandatory": refused at every sign-in path before any session opens."""
 
     code = "email_unverified"
-    default_detail = "Verify your e-mail address first: follow the link in the e-mail we sent."
+    default_detail = _("Verify your e-mail address first: follow the link in the e-mail we sent.")
 
 
 class SocialTokenInvalid(AccountsError):
@@ -185,7 +195,7 @@ class SocialTokenInvalid(AccountsError):
     unknown provider: one code for all."""
 
     code = "social_token_invalid"
-    default_detail = "The sign-in with this provider was refused."
+    default_detail = _("The sign-in with this provider was refused.")
 
 
 class PasskeyInvalid(AccountsError):
@@ -194,7 +204,7 @@ class PasskeyInvalid(AccountsError):
     counter), or a challenge unknown, expired or used: one code for all."""
 
     code = "passkey_invalid"
-    default_detail = "The passkey was refused."
+    default_detail = _("The passkey was refused.")
 
 
 __all__ = [

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
@@ -42,7 +43,7 @@ def api_key_from_headers(request: Request) -> str | None:
     authorization_key = credentials.strip() if scheme.lower() == "api-key" else ""
     if header_key and authorization_key and header_key != authorization_key:
         raise AuthenticationFailed(
-            "Two different API keys were sent; send one.", code="api_key_invalid"
+            gettext_lazy("Two different API keys were sent; send one."), code="api_key_invalid"
         )
     return header_key or authorization_key or None
 
@@ -70,7 +71,7 @@ class HasApiKey(BasePermission):
     def has_permission(self, request: Request, view: APIView) -> bool:
         if not isinstance(request.auth, ApiKey):
             raise AuthenticationFailed(
-                "This route needs an API key (X-API-Key or Authorization: Api-Key).",
+                gettext_lazy("This route needs an API key (X-API-Key or Authorization: Api-Key)."),
                 code="api_key_missing",
             )
         return True
@@ -96,7 +97,11 @@ def HasScope(scope: str) -> type[HasApiKey]:  # noqa: N802 - reads as a permissi
             api_key = cast(ApiKey, request.auth)  # HasApiKey checked it is one
             if scope not in api_key.scopes:
                 raise InsufficientScope(
-                    {"detail": f"This API key lacks the scope {scope}.", "required_scope": scope}
+                    {
+                        "detail": gettext_lazy("This API key lacks the scope %(scope)s.")
+                        % {"scope": scope},
+                        "required_scope": scope,
+                    }
                 )
             return True
 

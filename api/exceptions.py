@@ -20,6 +20,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -28,7 +29,7 @@ from accounts import errors as domain
 
 class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The service is temporarily unavailable; try again shortly."
+    default_detail = _("The service is temporarily unavailable; try again shortly.")
     default_code = "service_unavailable"
 
 
@@ -36,7 +37,7 @@ class PayloadTooLarge(exceptions.APIException):
     """413: a body over one of Django's DATA_UPLOAD_MAX_* limits."""
 
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
+    default_detail = _("The request body is too large.")
     default_code = "payload_too_large"
 
 
@@ -45,7 +46,7 @@ class RequestRefused(exceptions.APIException):
     other SuspiciousOperation or BadRequest)."""
 
     status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = "The request was refused."
+    default_detail = _("The request was refused.")
     default_code = "bad_request"
 
 
@@ -167,7 +168,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     if isinstance(exc, exceptions.ValidationError):
         errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = {"code": "invalid", "detail": "Invalid input.", "errors": errors}
+        response.data = {"code": "invalid", "detail": str(_("Invalid input.")), "errors": errors}
         return response
 
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):

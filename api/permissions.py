@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Self
 
 from django.core.checks import Error, register
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -83,7 +84,7 @@ class RequiresMFA(ClaimPermission):
     a page user who signed in with a password alone is refused too. Anonymous callers get
     401, as with every permission here."""
 
-    message = "This route needs a sign-in with a second factor: sign in again with one."
+    message = _("This route needs a sign-in with a second factor: sign in again with one.")
     code = "mfa_required_for_route"
 
     def has_permission(self, request: Request, view: APIView) -> bool:

@@ -101,6 +101,10 @@ MIDDLEWARE = [
     # Django's session, auth and messages middleware, skipped for cookie-less API requests
     # (config/middleware.py): an app's Bearer request needs none of them.
     "config.middleware.SessionMiddleware",
+    # The language of pages, e-mails and API `detail` texts, from Accept-Language (no
+    # prefix in URLs): Django's LocaleMiddleware without the prefix work, after the
+    # session, before CommonMiddleware (docs/translations.md).
+    "config.middleware.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "config.middleware.AuthenticationMiddleware",
@@ -340,7 +344,11 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-LANGUAGE_CODE = "en-us"
+# The language when the browser asks for none of LANGUAGES (docs/translations.md: how to
+# add one); catalogues in locale/<code>/LC_MESSAGES/.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

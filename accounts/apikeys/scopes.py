@@ -9,6 +9,7 @@ instead of silently granting or denying.
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 SCOPES = {
     "tokens:introspect": "Introspect access and refresh tokens (RFC 7662)",
@@ -25,14 +26,14 @@ def declared_scopes() -> dict[str, str]:
 def validate_scopes(value: object) -> None:
     """A non-empty list of distinct, declared scope names."""
     if not isinstance(value, list) or not value:
-        raise ValidationError("Choose at least one scope.", code="invalid")
+        raise ValidationError(_("Choose at least one scope."), code="invalid")
     known = declared_scopes()
     unknown = sorted({s for s in value if not isinstance(s, str) or s not in known}, key=str)
     if unknown:
         raise ValidationError(
-            "Unknown scope(s): %(unknown)s. Declared: %(known)s.",
+            _("Unknown scope(s): %(unknown)s. Declared: %(known)s."),
             code="unknown_scope",
             params={"unknown": ", ".join(map(str, unknown)), "known": ", ".join(sorted(known))},
         )
     if len(set(value)) != len(value):
-        raise ValidationError("A scope is listed twice.", code="duplicate_scope")
+        raise ValidationError(_("A scope is listed twice."), code="duplicate_scope")

@@ -38,6 +38,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.auth import request_amr
 from accounts.devices import sessions
@@ -63,7 +64,7 @@ WEBAUTHN_METHOD = "webauthn"
 FACTOR_TYPES = (Type.TOTP, Type.WEBAUTHN)
 # How long a TOTP secret handed out waits for its first code (time to scan and type it).
 TOTP_SETUP_SECONDS = 900
-WRONG_CODE = "The code is wrong or was already used."
+WRONG_CODE = _("The code is wrong or was already used.")
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,7 @@ def totp_enrol(*, user: User, request: HttpRequest | None) -> TotpSetup:
     MfaStepUpRequired (mfa_step_up_check)."""
     mfa_step_up_check(user=user, request=request)
     if Authenticator.objects.filter(user=user, type=Type.TOTP).exists():
-        raise ValidationError("An authenticator app is already set up; remove it first.")
+        raise ValidationError(_("An authenticator app is already set up; remove it first."))
     secret = generate_totp_secret()
     with transaction.atomic():
         MfaChallenge.objects.filter(
@@ -277,7 +278,7 @@ def totp_confirm(*, user: User, code: str, request: HttpRequest | None) -> list[
         mfa_step_up_check(user=user, request=request)
         first = not mfa_enabled(user=user)
         if Authenticator.objects.filter(user=user, type=Type.TOTP).exists():
-            raise ValidationError("An authenticator app is already set up; remove it first.")
+            raise ValidationError(_("An authenticator app is already set up; remove it first."))
         pending = (
             MfaChallenge.objects.filter(
                 user=user,
@@ -289,12 +290,12 @@ def totp_confirm(*, user: User, code: str, request: HttpRequest | None) -> list[
             .first()
         )
         if pending is None:
-            raise ValidationError({"code": ["No set-up is pending: start it again."]})
+            raise ValidationError({"code": [_("No set-up is pending: start it again.")]})
         secret = decrypt(pending.data["secret"])
         value = _normalised(code)
         step = _totp_step(secret, value) if value.isascii() and value.isdigit() else None
         if step is None:
-            raise ValidationError({"code": ["The code is wrong: check the app's clock."]})
+            raise ValidationError({"code": [_("The code is wrong: check the app's clock.")]})
         TotpCodeUse.objects.get_or_create(user=user, step=step)
         pending.used_at = timezone.now()
         pending.save(update_fields=["used_at"])
@@ -312,7 +313,7 @@ def totp_remove(*, user: User, code: str, request: HttpRequest | None) -> None:
     or for a wrong code; MfaStepUpRequired (mfa_step_up_check)."""
     mfa_step_up_check(user=user, request=request)
     if not Authenticator.objects.filter(user=user, type=Type.TOTP).exists():
-        raise ValidationError("No authenticator app is set up.")
+        raise ValidationError(_("No authenticator app is set up."))
     mfa_code_check(user=user, code=code, request=request)
     with transaction.atomic():
         user = _locked_user(user)
@@ -327,7 +328,7 @@ def recovery_codes_renew(*, user: User, code: str, request: HttpRequest | None) 
     code; -> the new codes, shown once. ValidationError without a second factor or for a
     wrong code; MfaStepUpRequired (mfa_step_up_check)."""
     if not mfa_enabled(user=user):
-        raise ValidationError("Set up a second factor first.")
+        raise ValidationError(_("Set up a second factor first."))
     mfa_step_up_check(user=user, request=request)
     mfa_code_check(user=user, code=code, request=request)
     with transaction.atomic():

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import translation
 
 from accounts.mfa import tasks
 from accounts.models import AuthEvent, User
@@ -59,6 +61,8 @@ def mfa_change_records(
     )
     if kind not in MAILED:
         return
+    # The language of the request that made the change (an administrator's, for a reset).
+    language = translation.get_language() or settings.LANGUAGE_CODE
     for user in users:
         if user.email:
             transaction.on_commit(
@@ -67,5 +71,6 @@ def mfa_change_records(
                     user_id=user.pk,
                     kind=str(kind),
                     factor=factor,
+                    language=language,
                 )
             )

@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.http import HttpRequest
 from django.http.request import split_domain_port
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from fido2.server import Fido2Server
 from fido2.utils import websafe_encode
 from fido2.webauthn import (
@@ -165,7 +166,7 @@ def passkey_sign_in_begin(*, request: HttpRequest) -> tuple[str, dict]:
     (ACCOUNTS_PASSKEY_SIGN_IN_RATE): Throttled past it."""
     retry_after = ratelimit.request_limit_hit(request, flow=ratelimit.PASSKEY_SIGN_IN)
     if retry_after is not None:
-        raise Throttled(retry_after, "Too many passkey sign-ins from your network; try later.")
+        raise Throttled(retry_after, _("Too many passkey sign-ins from your network; try later."))
     server = _server(request)
     return _issue(
         kind=MfaChallenge.Kind.PASSKEY_SIGN_IN,
@@ -299,7 +300,7 @@ def passkey_register_complete(
         mfa_step_up_check(user=user, request=request)
         first = not mfa_enabled(user=user)
         if _stored(credential_id) is not None:
-            raise PasskeyInvalid("This passkey is already registered.")
+            raise PasskeyInvalid(_("This passkey is already registered."))
         name = " ".join(name.split())[:NAME_MAX_LENGTH] or DEFAULT_NAME
         authenticator = WebAuthn.add(user, name, stored).instance
         recovery_codes = recovery_codes_ensure(user=user)

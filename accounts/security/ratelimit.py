@@ -19,6 +19,7 @@ from typing import Any
 from django.core import checks
 from django.core.cache import cache
 from django.http import HttpRequest
+from django.utils.translation import ngettext
 
 from accounts import revocation
 from accounts.conf import kit_settings
@@ -125,7 +126,8 @@ def check_rates(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMess
 def retry_message(retry_after: int) -> str:
     """What a refused page says."""
     minutes = math.ceil(retry_after / 60)
-    return (
-        "Too many requests from your network. "
-        f"Try again in {minutes} minute{'' if minutes == 1 else 's'}."
-    )
+    return ngettext(
+        "Too many requests from your network. Try again in %(minutes)d minute.",
+        "Too many requests from your network. Try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}

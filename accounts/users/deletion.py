@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.apikeys.keys import revoke_api_key
 from accounts.conf import kit_settings
@@ -28,8 +29,8 @@ from accounts.security.audit import record_event
 from accounts.security.lockout import verify_password
 from accounts.users.profiles import forget_profiles
 
-WRONG_PASSWORD = "Your password was entered incorrectly."  # noqa: S105 - a message
-CODE_REQUIRED = "Enter a code from your authenticator app or a recovery code."
+WRONG_PASSWORD = _("Your password was entered incorrectly.")
+CODE_REQUIRED = _("Enter a code from your authenticator app or a recovery code.")
 # No username a person can choose has a colon (Django's username validator).
 TOMBSTONE_PREFIX = "deleted:"
 

@@ -7,20 +7,23 @@ can show it next to that field; nothing is written when one is raised.
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import translation
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import gettext_lazy as _
 
 from accounts.users import password_changes, tasks
 
 if TYPE_CHECKING:
     from accounts.models import User
 
-INVALID_RESET_LINK = "This password-reset link is invalid or has already been used."
+INVALID_RESET_LINK = _("This password-reset link is invalid or has already been used.")
 
 
 def validate_new_password(password: str, user: "User | None") -> None:
@@ -59,7 +62,10 @@ def send_password_reset(*, email: str, request: HttpRequest) -> None:
     so neither the answer nor its timing tells who has an account.
     """
     tasks.send_password_reset_mail.enqueue(
-        email=email, domain=request.get_host(), use_https=request.is_secure()
+        email=email,
+        domain=request.get_host(),
+        use_https=request.is_secure(),
+        language=translation.get_language() or settings.LANGUAGE_CODE,
     )
 
 

@@ -15,12 +15,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from accounts.users import tasks, verification
 from accounts.users.passwords import validate_new_password
 
-REQUIRED = "This field is required."
-USERNAME_TAKEN = "A user with that username already exists."
+REQUIRED = _("This field is required.")
+USERNAME_TAKEN = _("A user with that username already exists.")
 
 
 def signup_errors(*, username: str, email: str, password: str) -> dict[str, list[str]]:
@@ -38,9 +39,9 @@ def signup_errors(*, username: str, email: str, password: str) -> dict[str, list
     except ValidationError as exc:
         errors.update(exc.message_dict)
     if not email:
-        errors["email"] = [REQUIRED]
+        errors["email"] = [str(REQUIRED)]
     if username and users.filter(username__iexact=username).exists():
-        errors["username"] = [USERNAME_TAKEN]
+        errors["username"] = [str(USERNAME_TAKEN)]
     try:
         validate_new_password(password, candidate)
     except ValidationError as exc:

@@ -46,11 +46,17 @@ class _ResetMailForm(PasswordResetForm):
 
 
 @task()
-def send_password_reset_mail(*, email: str, domain: str, use_https: bool) -> None:
-    """Mail a reset link to each active user with this address (none when it is unknown)."""
+def send_password_reset_mail(*, email: str, domain: str, use_https: bool, language: str) -> None:
+    """Mail a reset link to each active user with this address (none when it is unknown),
+    in `language` (the asking request's)."""
     form = _ResetMailForm({"email": email})
     if not form.is_valid():
         return
+    with translation.override(language):
+        _reset_mails_send(form, domain=domain, use_https=use_https)
+
+
+def _reset_mails_send(form: _ResetMailForm, *, domain: str, use_https: bool) -> None:
     form.save(
         domain_override=domain,
         use_https=use_https,
@@ -101,7 +107,7 @@ def _pending_address(user: AbstractBaseUser, email: str) -> EmailAddress | None:
 
 @task()
 def send_signup_mail(
-    *, email: str, created: bool, domain: str, use_https: bool, language: str = ""
+    *, email: str, created: bool, domain: str, use_https: bool, language: str
 ) -> None:
     """After a sign-up: to the account just `created` with this address, a verification
     link (or, with ACCOUNTS_EMAIL_VERIFICATION "none", a welcome); to the owner of an

@@ -18,6 +18,8 @@ from accounts.security.lockout import lockout_refusal, verify_password
 from accounts.users.verification import sign_in_verified_check
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
     # The mixins are only ever mixed into these forms (their request, user, cleaned_data).
     _AuthenticationFormBase = AuthenticationForm
     _PasswordChangeFormBase = PasswordChangeForm
@@ -71,8 +73,10 @@ class LockoutAdminAuthenticationForm(
         super().confirm_login_allowed(user)
         if mfa_enabled(user=user):  # checked after the address (the mixin above)
             raise ValidationError(
-                "This account has a second factor: sign in on the sign-in page "
-                "(/accounts/login/), then open the admin.",
+                _(
+                    "This account has a second factor: sign in on the sign-in page "
+                    "(/accounts/login/), then open the admin."
+                ),
                 code="mfa_required",
             )
 
@@ -105,7 +109,7 @@ class LoginForm(EmailVerifiedFormMixin, LockoutFormMixin, AuthenticationForm):
     """The sign-in form of /accounts/login/: username or e-mail."""
 
     username = forms.CharField(
-        label="Username or e-mail",
+        label=_("Username or e-mail"),
         max_length=254,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
@@ -113,16 +117,20 @@ class LoginForm(EmailVerifiedFormMixin, LockoutFormMixin, AuthenticationForm):
 
 class SignupForm(forms.Form):
     username = forms.CharField(
-        max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"})
+        label=_("Username"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "username"}),
     )
     email = forms.EmailField(
-        label="E-mail", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        label=_("E-mail"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
     password = forms.CharField(
-        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password_confirm = forms.CharField(
-        label="Password (again)",
+        label=_("Password (again)"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -130,7 +138,7 @@ class SignupForm(forms.Form):
     def clean_password_confirm(self):
         confirm = self.cleaned_data["password_confirm"]
         if self.cleaned_data.get("password") not in (None, confirm):
-            raise ValidationError("The two passwords differ.")
+            raise ValidationError(_("The two passwords differ."))
         return confirm
 
 
@@ -146,14 +154,14 @@ class MfaCodeForm(forms.Form):
     """A second-factor code: the 6 digits of an authenticator app, or a recovery code."""
 
     code = forms.CharField(
-        label="Code",
+        label=_("Code"),
         max_length=64,
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "text", "spellcheck": "false"}
         ),
     )
 
-    def __init__(self, *args: Any, label: str = "", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, label: "StrOrPromise" = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if label:
             self.fields["code"].label = label
@@ -175,7 +183,7 @@ class PasskeySignInForm(forms.Form):
         except (ValueError, RecursionError):
             credential = None
         if not isinstance(credential, dict):
-            raise ValidationError("Not a credential.")
+            raise ValidationError(_("Not a credential."))
         return credential
 
 

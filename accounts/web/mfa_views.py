@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -80,7 +81,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
                 request=request, mfa_token=pending["mfa_token"], code=form.cleaned_data["code"]
             )
         except MfaTokenInvalid:
-            return _login_page_again(request, "This sign-in has expired: sign in again.")
+            return _login_page_again(request, _("This sign-in has expired: sign in again."))
         except EmailUnverified:
             return _login_page_again(request, str(EMAIL_UNVERIFIED_MESSAGE))
         except MfaInvalid as refusal:
@@ -206,13 +207,13 @@ def totp_confirm(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, "Your authenticator app is set up.")
+            messages.success(request, _("Your authenticator app is set up."))
             if not codes:
                 return _section(request)
             return render(request, "accounts/mfa_recovery_codes.html", {"codes": codes})
     secret = request.POST.get("secret", "")
     if not SECRET_PATTERN.fullmatch(secret):
-        messages.error(request, "Start the set-up again.")
+        messages.error(request, _("Start the set-up again."))
         return _section(request)
     return _totp_page(request, secret, form)
 
@@ -246,7 +247,7 @@ def totp_remove(request: HttpRequest) -> HttpResponse:
     )
     if isinstance(result, HttpResponse):
         return result
-    messages.success(request, "Your authenticator app is removed.")
+    messages.success(request, _("Your authenticator app is removed."))
     return _section(request)
 
 
@@ -263,7 +264,7 @@ def recovery_codes_renew(request: HttpRequest) -> HttpResponse:
     )
     if isinstance(result, HttpResponse):
         return result
-    messages.success(request, "New recovery codes: the old ones no longer work.")
+    messages.success(request, _("New recovery codes: the old ones no longer work."))
     return render(request, "accounts/mfa_recovery_codes.html", {"codes": result})
 
 
@@ -275,5 +276,5 @@ def passkey_remove(request: HttpRequest, passkey_id: int) -> HttpResponse:
         passkeys.passkey_remove(request=request, user=_user(request), passkey_id=passkey_id)
     except NotFound:
         raise Http404("No such passkey.") from None
-    messages.success(request, "The passkey is removed.")
+    messages.success(request, _("The passkey is removed."))
     return _section(request)

@@ -7,11 +7,12 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from accounts.conf import kit_settings
 from accounts.mfa.factors import mfa_enabled
 
-MESSAGE = "Staff accounts need a second factor before they open the admin: add one below."
+MESSAGE = _("Staff accounts need a second factor before they open the admin: add one below.")
 
 
 class StaffMfaGateMiddleware:

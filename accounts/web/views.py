@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from django.views.decorators.debug import sensitive_post_parameters
@@ -39,8 +41,8 @@ from accounts.web.session_store import browser_sessions_active
 
 # The account page's forms that change a second factor with a code: prefix -> label.
 MFA_CODE_LABELS = {
-    "totp_remove": "Code to remove the app",
-    "recovery_codes": "Code for new recovery codes",
+    "totp_remove": gettext_lazy("Code to remove the app"),
+    "recovery_codes": gettext_lazy("Code for new recovery codes"),
 }
 
 
@@ -92,7 +94,9 @@ def revoke_device_session(request, session_id):
         )
     except NotFound:
         raise Http404("No such device session.") from None
-    messages.success(request, f"{session.name or session.device_id} is signed out.")
+    messages.success(
+        request, _("%(name)s is signed out.") % {"name": session.name or session.device_id}
+    )
     return redirect("accounts:account")
 
 
@@ -104,7 +108,15 @@ def sign_out_everywhere(request):
         request.user, reason=DeviceSession.RevokeReason.LOGOUT_ALL, request=request
     )
     update_session_auth_hash(request, request.user)
-    messages.success(request, f"Signed out everywhere else ({count} device(s)).")
+    messages.success(
+        request,
+        ngettext(
+            "Signed out everywhere else (%(count)d device).",
+            "Signed out everywhere else (%(count)d devices).",
+            count,
+        )
+        % {"count": count},
+    )
     return redirect("accounts:account")
 
 

@@ -17,6 +17,7 @@ import sys
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 from rest_framework import exceptions
 
@@ -38,7 +39,7 @@ def _page(template_name, status):
 def bad_request(request, exception):
     refusal = refusal_for(exception)
     if _is_api(request):
-        body = {"code": refusal.default_code, "detail": refusal.default_detail}
+        body = {"code": refusal.default_code, "detail": str(refusal.default_detail)}
         return JsonResponse(body, status=refusal.status_code)
     template_name = "413.html" if refusal is PayloadTooLarge else "400.html"
     return _page(template_name, refusal.status_code)
@@ -54,7 +55,7 @@ def permission_denied(request, exception):
 
 def page_not_found(request, exception):
     if _is_api(request):
-        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+        return JsonResponse({"code": "not_found", "detail": str(_("Not found."))}, status=404)
     return defaults.page_not_found(request, exception)  # templates/404.html
 
 
@@ -65,11 +66,12 @@ def server_error(request):
     if database_down and _is_api(request):
         body = {
             "code": ServiceUnavailable.default_code,
-            "detail": ServiceUnavailable.default_detail,
+            "detail": str(ServiceUnavailable.default_detail),
         }
         return JsonResponse(body, status=503)
     if _is_api(request):
         return JsonResponse(
-            {"code": "server_error", "detail": "Something went wrong on our side."}, status=500
+            {"code": "server_error", "detail": str(_("Something went wrong on our side."))},
+            status=500,
         )
     return _page("500.html", 500)

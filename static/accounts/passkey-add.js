@@ -3,7 +3,8 @@
 // (POST /api/v1/mfa/passkeys/begin/), the browser has the authenticator make a
 // discoverable credential, and POST /api/v1/mfa/passkeys/ stores it under the name typed
 // (a first factor's recovery codes, in its answer, are shown once).
-// A file, not inline script (the Content-Security-Policy).
+// A file, not inline script (the Content-Security-Policy); its messages come translated
+// from the page (data-* attributes of #passkey-add-status).
 (() => {
   const form = document.getElementById("passkey-add-form");
   const status = document.getElementById("passkey-add-status");
@@ -22,7 +23,7 @@
       body: JSON.stringify(body),
     });
     const answer = response.status === 204 ? {} : await response.json();
-    if (!response.ok) throw new Error(answer.detail || "The passkey could not be added.");
+    if (!response.ok) throw new Error(answer.detail || status.dataset.failed);
     return answer;
   };
   const showRecoveryCodes = (codes) => {
@@ -58,7 +59,7 @@
       }
     } catch (error) {
       status.textContent =
-        error.name === "NotAllowedError" ? "Adding the passkey was cancelled." : error.message;
+        error.name === "NotAllowedError" ? status.dataset.cancelled : error.message;
       button.disabled = false;
     }
   });

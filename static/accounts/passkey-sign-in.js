@@ -2,7 +2,8 @@
 // passwordless sign-in (POST /api/v1/auth/passkey/begin/), the browser asks the
 // authenticator for a discoverable credential of this site, and the form
 // #passkey-sign-in-form posts the answer to the page's own endpoint, which opens the
-// browser session. A file, not inline script (the Content-Security-Policy).
+// browser session. A file, not inline script (the Content-Security-Policy); its messages
+// come translated from the page (data-* attributes of #passkey-sign-in-status).
 (() => {
   const button = document.getElementById("passkey-sign-in");
   const form = document.getElementById("passkey-sign-in-form");
@@ -25,7 +26,7 @@
         body: "{}",
       });
       const body = await begin.json();
-      if (!begin.ok) throw new Error(body.detail || "The passkey sign-in could not start.");
+      if (!begin.ok) throw new Error(body.detail || status.dataset.failed);
       const credential = await navigator.credentials.get({
         publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(body.options),
       });
@@ -34,7 +35,7 @@
       form.submit();
     } catch (error) {
       status.textContent =
-        error.name === "NotAllowedError" ? "The passkey sign-in was cancelled." : error.message;
+        error.name === "NotAllowedError" ? status.dataset.cancelled : error.message;
       button.disabled = false;
     }
   });

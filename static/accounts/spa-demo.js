@@ -1,6 +1,7 @@
 // The kit's SPA demo: sign in through the cookie transport, call the API, refresh once
 // when the access token has expired, sign out. The tokens are HttpOnly cookies: this
 // script never sees them; it only reads the csrftoken cookie for the X-CSRFToken header.
+// Its messages come translated from the page (data-* attributes of #status).
 "use strict";
 
 (function () {
@@ -13,8 +14,10 @@
     return match ? decodeURIComponent(match[1]) : "";
   }
 
-  function status(text) {
-    $("status").textContent = text;
+  // The message `name` (a data-* attribute of #status), "%s" replaced by `value`.
+  function status(name, value) {
+    const text = $("status").dataset[name] || "";
+    $("status").textContent = text.replace("%s", value === undefined ? "" : value);
   }
 
   async function send(method, path, body) {
@@ -52,17 +55,17 @@
   }
 
   async function loadMe() {
-    status("Loading your profile...");  // so "Profile loaded." always means this load
+    status("loading"); // so "Profile loaded." always means this load
     const { response, data } = await callApi("GET", "/me/");
     if (!response.ok) {
       show(false);
-      status("Signed out (" + (data && data.code) + ").");
+      status("signedOutCode", data && data.code);
       return;
     }
     $("me-username").textContent = data.username;
     $("me-email").textContent = data.email;
     show(true);
-    status("Profile loaded.");
+    status("loaded");
   }
 
   async function signIn(event) {
@@ -73,7 +76,7 @@
     });
     $("spa-password").value = "";
     if (!response.ok) {
-      status("Sign-in failed: " + data.detail);
+      status("failed", data.detail);
       return;
     }
     await loadMe();
@@ -82,7 +85,7 @@
   async function signOut() {
     await send("POST", "/auth/cookie/logout/");
     show(false);
-    status("Signed out.");
+    status("signedOut");
   }
 
   async function start() {

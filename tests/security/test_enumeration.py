@@ -109,7 +109,9 @@ def test_password_reset_does_the_same_work_for_known_and_unknown_addresses(
     assert mailoutbox == []
     stored = list(DBTaskResult.objects.values_list("args_kwargs", flat=True))
     assert len(stored) == 4
-    assert all(set(args["kwargs"]) == {"email", "domain", "use_https"} for args in stored)
+    keys = {"email", "domain", "use_https", "language"}  # the language: "en" for both
+    assert all(set(args["kwargs"]) == keys for args in stored)
+    assert {args["kwargs"]["language"] for args in stored} == {"en"}
 
     run_worker()
     assert [m.to for m in mailoutbox] == [["active@example.com"], ["active@example.com"]]

@@ -33,7 +33,7 @@ def test_staff_without_a_factor_are_sent_to_the_enrolment(gate_on, staff_browser
     assert response.status_code == 302
     assert response["Location"] == ENROLMENT
     page = staff_browser.get(response["Location"])
-    assert MESSAGE in page.content.decode()
+    assert str(MESSAGE) in page.content.decode()
     assert 'id="second-factors"' in page.content.decode()
 
 
