@@ -3,6 +3,7 @@
 Thin: the rules are in accounts.users.profiles and accounts.users.deletion, whose field
 errors become 400 `invalid`."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -85,7 +86,7 @@ class MeView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-EMAIL_CHANGE_ACCEPTED = (
+EMAIL_CHANGE_ACCEPTED = _(
     "Check the inbox of the new address: it becomes your account's once you follow the link "
     "sent to it. Your current address has been told."
 )
