@@ -42,3 +42,22 @@ def check_database_supported(app_configs=None, **kwargs):
             id="accounts.E002",
         )
     ]
+
+
+@register()
+def check_social_providers(app_configs=None, **kwargs):
+    """accounts.E005: SOCIAL_PROVIDERS is a JSON list of providers, each with its keys
+    (accounts.social.providers): bad JSON or a missing key stops start-up, and the message
+    never echoes a client secret."""
+    from accounts.social.providers import provider_problems
+
+    return [
+        Error(
+            problem,
+            hint='SOCIAL_PROVIDERS=[{"id": "google", "name": "Google", "issuer": '
+            '"https://accounts.google.com", "client_id": "...", "client_secret": "..."}] '
+            "(docs/social-sign-in.md).",
+            id="accounts.E005",
+        )
+        for problem in provider_problems(conf.kit_settings.SOCIAL_PROVIDERS)
+    ]

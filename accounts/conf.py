@@ -79,10 +79,20 @@ DEFAULTS: dict[str, Any] = {
     # Origins whose passkey answers are accepted, comma-separated ("" = https:// + the
     # relying party id).
     "WEBAUTHN_ORIGINS": "",
+    # OpenID Connect providers of social sign-in: a list of {"id", "name", "issuer",
+    # "client_id", "client_secret"} (accounts.social.providers; checked by accounts.E005).
+    "SOCIAL_PROVIDERS": [],
 }
 
 # Accepted types, where the default's own type is not the whole story.
-_TYPES: dict[str, tuple[type, ...]] = {"TOKEN_CLAIMS": (str, type(None))}
+_TYPES: dict[str, tuple[type, ...]] = {
+    "TOKEN_CLAIMS": (str, type(None)),
+    # Text when the environment's value is not JSON: accounts.E005 says why, without
+    # echoing it (it holds client secrets).
+    "SOCIAL_PROVIDERS": (list, str),
+}
+# Knobs whose value is never echoed in a message (client secrets).
+_SECRET_VALUES = frozenset({"SOCIAL_PROVIDERS"})
 # Knobs with a closed set of values.
 _CHOICES: dict[str, tuple[str, ...]] = {
     "DEVICE_LIMIT_POLICY": ("reject", "evict_oldest"),
@@ -127,6 +137,7 @@ class KitSettings:
     MFA_TOKEN_SECONDS: int
     WEBAUTHN_RP_ID: str
     WEBAUTHN_ORIGINS: str
+    SOCIAL_PROVIDERS: list | str  # text: not JSON (accounts.E005 refuses it)
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when `name` is not (yet) an instance attribute.
@@ -170,9 +181,9 @@ def problems(accounts: object) -> list[str]:
         wrong_bool = isinstance(value, bool) and bool not in expected
         if wrong_bool or not isinstance(value, expected):
             names = " or ".join(t.__name__ for t in expected)
+            shown = "" if key in _SECRET_VALUES else f" ({value!r})"
             found.append(
-                f"settings.ACCOUNTS[{key!r}] must be {names}, not {type(value).__name__} "
-                f"({value!r})"
+                f"settings.ACCOUNTS[{key!r}] must be {names}, not {type(value).__name__}{shown}"
             )
         elif key in _CHOICES and value not in _CHOICES[key]:
             found.append(

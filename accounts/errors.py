@@ -197,6 +197,19 @@ class SocialTokenInvalid(AccountsError):
     code = "social_token_invalid"
     default_detail = _("The sign-in with this provider was refused.")
 
+    def __init__(self, detail: "StrOrPromise | None" = None, *, reason: str = "invalid") -> None:
+        super().__init__(detail)
+        # Which check failed, for the audit trail only: the client sees one answer.
+        self.reason = reason
+
+
+class SocialProviderUnavailable(AccountsError):
+    """The social sign-in's provider cannot be reached (its discovery document, keys or
+    token endpoint: down, slow, or answering nonsense): try again shortly."""
+
+    code = "service_unavailable"
+    default_detail = _("The sign-in provider cannot be reached; try again shortly.")
+
 
 class PasskeyInvalid(AccountsError):
     """A passkey ceremony refused: a credential unknown, malformed, not user-verified, from
@@ -224,6 +237,8 @@ __all__ = [
     "PasskeyInvalid",
     "RefreshReused",
     "SessionRevoked",
+    "SocialProviderUnavailable",
+    "SocialTokenInvalid",
     "Throttled",
     "TokenInvalid",
     "TokenStale",

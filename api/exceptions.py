@@ -78,6 +78,7 @@ DOMAIN_STATUS: dict[type[domain.AccountsError], int] = {
     domain.PasskeyInvalid: status.HTTP_401_UNAUTHORIZED,
     domain.EmailUnverified: status.HTTP_403_FORBIDDEN,
     domain.SocialTokenInvalid: status.HTTP_401_UNAUTHORIZED,
+    domain.SocialProviderUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
     domain.MfaRequired: status.HTTP_401_UNAUTHORIZED,
     domain.MfaInvalid: status.HTTP_401_UNAUTHORIZED,
     domain.MfaTokenInvalid: status.HTTP_401_UNAUTHORIZED,

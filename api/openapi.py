@@ -172,6 +172,12 @@ ERROR_SCHEMAS = {
         "mandatory): no session was opened.",
         codes=["email_unverified"],
     ),
+    "SocialTokenInvalidError": _error_schema(
+        "A social sign-in refused: an unknown provider, a bad ID token (signature, "
+        "algorithm, issuer, audience, expiry, nonce), an inactive account, or no account "
+        "while sign-up is closed (one code for all; `detail` may say more).",
+        codes=["social_token_invalid"],
+    ),
     "InsufficientScopeError": _error_schema(
         "The API key lacks the route's scope.",
         codes=["insufficient_scope"],

@@ -3,7 +3,7 @@
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api.views import account, auth, cookies, devices, me, mfa, passkeys, root, service
+from api.views import account, auth, cookies, devices, me, mfa, passkeys, root, service, social
 from api.views.jwks import JWKSView
 
 # The busiest first, the many auth routes grouped under one prefix: Django tries a URL's
@@ -36,6 +36,8 @@ auth_patterns = [
     # Passkey sign-in (discoverable credentials)
     path("passkey/begin/", passkeys.PasskeySignInBeginView.as_view(), name="passkey-begin"),
     path("passkey/", passkeys.PasskeySignInView.as_view(), name="passkey-sign-in"),
+    # Social sign-in with a provider's ID token (apps)
+    path("social/<str:provider>/", social.SocialSignInView.as_view(), name="social-sign-in"),
 ]
 
 v1_patterns: list[URLPattern | URLResolver] = [

@@ -5,6 +5,7 @@ off, a missing SECRET_KEY stops start-up outside DEBUG, and every API route is p
 unless it says otherwise. The full list, with what each knob does, is in docs/settings.md.
 """
 
+import json
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +15,19 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+
+
+def _json_or_text(raw: str) -> object:
+    """A JSON setting parsed ([] when empty), or the text itself when it is not JSON (a
+    system check then names the problem)."""
+    if not raw.strip():
+        return []
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
 # An optional `.env` beside manage.py; real environment variables win over it.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
@@ -74,6 +88,9 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    # Its store of social sign-in links (SocialAccount: provider + the provider's `sub` ->
+    # user); the kit's own OpenID Connect code signs in (accounts/social), no allauth URL.
+    "allauth.socialaccount",
     # The kit
     "accounts",
     "api",
@@ -508,6 +525,10 @@ ACCOUNTS = {
     # answers are accepted, comma-separated ("" = https:// + that host).
     "WEBAUTHN_RP_ID": env.str("WEBAUTHN_RP_ID", default=""),
     "WEBAUTHN_ORIGINS": env.str("WEBAUTHN_ORIGINS", default=""),
+    # OpenID Connect providers for social sign-in: a JSON list of {"id", "name", "issuer",
+    # "client_id", "client_secret"} (docs/social-sign-in.md). Text that is not JSON is kept
+    # as it is, so that check accounts.E005 says what is wrong (never echoing the secrets).
+    "SOCIAL_PROVIDERS": _json_or_text(env.str("SOCIAL_PROVIDERS", default="")),
 }
 
 # django-allauth's second factors (allauth.mfa): the kit keeps device sessions, lockouts and

@@ -465,3 +465,25 @@ def passkey_sign_in(db):
         return response
 
     return sign_in
+
+
+# ---------------------------------------------------------------------------------------
+# Social sign-in (accounts/social): a stub OpenID Connect provider on 127.0.0.1
+# ---------------------------------------------------------------------------------------
+@pytest.fixture
+def oidc_provider(settings):
+    """A running stub provider (tests/oidc_provider.py), configured as SOCIAL_PROVIDERS'
+    only entry, id "stub"; sign-up open so a first sign-in may make an account."""
+    from accounts.social.oidc import refetch_limits_clear
+    from tests.oidc_provider import StubProvider
+
+    provider = StubProvider().start()
+    settings.ACCOUNTS = {
+        **settings.ACCOUNTS,
+        "SOCIAL_PROVIDERS": [provider.settings_entry()],
+        "ALLOW_SIGNUP": True,
+    }
+    refetch_limits_clear()
+    yield provider
+    provider.stop()
+    refetch_limits_clear()

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from accounts.admin import api_keys, audit, device_sessions, lockouts, users  # noqa: F401
+from accounts.admin import api_keys, audit, device_sessions, lockouts, social, users  # noqa: F401
 from accounts.conf import kit_settings
 from accounts.web.forms import LockoutAdminAuthenticationForm
 

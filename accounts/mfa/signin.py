@@ -16,6 +16,7 @@ whatever number of tokens the password gets). A right code uses the token up, wh
 session then opens or the device limit refuses it.
 """
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponseBase
@@ -32,6 +33,14 @@ from accounts.users.verification import sign_in_verified_check
 # RFC 8176: a password, then a one-time code (TOTP or recovery code): multi-factor.
 AMR_PASSWORD_AND_CODE = ("pwd", "otp", "mfa")
 
+
+def _amr_with_code(first: object) -> tuple[str, ...]:
+    """The `amr` after the second step: the first step's (a password, or a provider's
+    "fed" for a social sign-in, accounts.social) plus a one-time code, multi-factor."""
+    methods = [str(m) for m in first] if isinstance(first, list) and first else ["pwd"]
+    return tuple(dict.fromkeys([*methods, "otp", "mfa"]))
+
+
 # "session": the HTML sign-in (accounts.web), finished by mfa_sign_in_finish_session.
 Transport = Literal["token", "cookie", "session"]
 
@@ -45,9 +54,12 @@ def mfa_sign_in_begin(
     device_name: str = "",
     revoke_device_id: object = None,
     device_trust_token: str | None = None,
+    amr: Sequence[str] = ("pwd",),
 ) -> None:
-    """After a right password: nothing for an account without a second factor (the caller
-    signs it in); MfaRequired (`mfa_token`, `methods`) for one with a factor, or
+    """After a right password (or a provider's ID token: `amr` says which first step it
+    was; the second step adds the code to it): nothing for an account without a second
+    factor (the caller signs it in); MfaRequired (`mfa_token`, `methods`) for one with a
+    factor, or
     EmailUnverified when its address awaits verification (accounts.users.verification)."""
     methods = mfa_methods(user)
     if not methods:
@@ -62,6 +74,7 @@ def mfa_sign_in_begin(
         "revoke_device_id": str(revoke_device_id) if revoke_device_id else None,
         "lockout": {"account": attempt.account, "keys": [list(key) for key in attempt.keys]},
         "auth_hash": user.get_session_auth_hash(),
+        "amr": list(amr),
     }
     token = challenge_issue(kind=MfaChallenge.Kind.SIGN_IN, user=user, data=data)
     raise MfaRequired(mfa_token=token, methods=methods)
@@ -122,7 +135,7 @@ def mfa_sign_in_finish(
         device_id=data.get("device_id"),
         device_name=data.get("device_name") or "",
         revoke_device_id=data.get("revoke_device_id"),
-        amr=AMR_PASSWORD_AND_CODE,
+        amr=_amr_with_code(data.get("amr")),
         # The first step's trust token counted it as a trusted device (a DEVICE key).
         device_trusted=any(kind == DEVICE for kind, _ in _attempt(user, data).keys),
     )
@@ -133,6 +146,8 @@ def mfa_sign_in_finish_session(*, request: HttpRequest, mfa_token: str, code: st
     """The second step of the HTML sign-in (a step begun with transport "session"): the
     browser's Django session is signed in (amr pwd, otp, mfa), no device session. The
     same refusals as mfa_sign_in_finish."""
-    user, _ = _code_verified(request=request, mfa_token=mfa_token, code=code, transport="session")
-    auth.login(request, user, backend=auth.SESSION, amr=AMR_PASSWORD_AND_CODE)
+    user, data = _code_verified(
+        request=request, mfa_token=mfa_token, code=code, transport="session"
+    )
+    auth.login(request, user, backend=auth.SESSION, amr=_amr_with_code(data.get("amr")))
     return user

@@ -3,16 +3,26 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts.web import email_views, mfa_views, new_device_views, views
+from accounts.web import email_views, mfa_views, new_device_views, social_views, views
 
 app_name = "accounts"
 
 urlpatterns = [
     path("", views.account, name="account"),
-    path("login/", views.LoginView.as_view(), name="login"),
+    path(
+        "login/",
+        social_views.with_social_form_action(views.LoginView.as_view()),
+        name="login",
+    ),
     path("login/mfa/", mfa_views.login_code, name="login_mfa"),
     path("login/passkey/", mfa_views.login_passkey, name="login_passkey"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("social/<str:provider_id>/login/", social_views.social_login, name="social_login"),
+    path(
+        "social/<str:provider_id>/callback/",
+        social_views.social_callback,
+        name="social_callback",
+    ),
     path("signup/", views.signup, name="signup"),
     path("email/verify/<str:key>/", email_views.email_verify_page, name="email_verify"),
     path("email/change/", email_views.email_change, name="email_change"),

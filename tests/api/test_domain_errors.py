@@ -31,6 +31,8 @@ CONTRACT_STATUS = {
     "passkey_invalid": 401,
     "mfa_required_for_route": 403,
     "email_unverified": 403,
+    "social_token_invalid": 401,
+    "service_unavailable": 503,
 }
 DEVICES = [{"id": "7", "name": "Firefox on Linux", "last_used_at": "2026-01-01T00:00:00Z"}]
 ARGUMENTS = {

@@ -50,6 +50,7 @@ NO_CSRF_NEEDED = {
     ("post", "/api/v1/auth/token/mfa/"): "second step: the mfa_token and code in the body",
     ("post", "/api/v1/auth/passkey/begin/"): "public: a challenge for anyone, signs nobody in",
     ("post", "/api/v1/auth/passkey/"): "passkey sign-in: the signed assertion is in the body",
+    ("post", "/api/v1/auth/social/x/"): "social sign-in: the provider's ID token is in the body",
     # Public account routes: the body is the whole proof (an address, a reset token).
     ("post", "/api/v1/auth/password/reset/"): "public: mails a link to the address's owner",
     ("post", "/api/v1/auth/password/reset/confirm/"): "public: the reset token is the proof",

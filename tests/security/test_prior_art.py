@@ -136,6 +136,7 @@ PUBLIC_ROUTES = {
     "/api/v1/auth/email/verify/": "the key from the verification e-mail is the proof",
     "/api/v1/auth/passkey/begin/": "starts a passkey sign-in: a challenge, nobody known yet",
     "/api/v1/auth/passkey/": "passkey sign-in: the signed assertion in the body",
+    "/api/v1/auth/social/<str:provider>/": "social sign-in: the provider's ID token in the body",
     "/api/schema/": "the OpenAPI schema",
     "/api/docs/": "the interactive API docs",
     "/.well-known/jwks.json": "the public keys that verify access tokens",
@@ -146,6 +147,9 @@ PUBLIC_ROUTES = {
     "/accounts/login/mfa/": "the sign-in's second factor: the pending sign-in is the proof",
     "/accounts/login/passkey/": "passkey sign-in: the signed assertion in the body",
     "/accounts/logout/": "signs out",
+    "/accounts/social/<str:provider_id>/login/": "a provider button: off to the provider",
+    "/accounts/social/<str:provider_id>/callback/": "the provider's answer: this browser's "
+    "session holds the state that proves it",
     "/accounts/devices/revoke/<str:token>/": "the new-device mail's signed link is the proof",
     "/accounts/signup/": "the sign-up page (when sign-up is on)",
     "/accounts/email/verify/<str:key>/": "the verification e-mail's signed link is the proof",
