@@ -6,6 +6,7 @@ the user an e-mail naming it, with a link that ends THAT browser session
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from io import StringIO
 from types import SimpleNamespace
@@ -13,13 +14,14 @@ from types import SimpleNamespace
 import pytest
 from django.core import mail, signing
 from django.core.management import call_command
+from django.db import connection, transaction
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
 from accounts.conf import kit_settings
 from accounts.devices import cookies
 from accounts.devices.new_device import LINK_MAX_AGE, LINK_SALT
-from accounts.models import AuthEvent
+from accounts.models import AuthEvent, BrowserSession
 
 pytestmark = pytest.mark.django_db
 
@@ -272,3 +274,47 @@ def test_a_browser_without_a_user_agent_is_named_unknown(user, browser_sign_in):
     browser_sign_in(Client())
     [message] = notices()
     assert message.subject == SUBJECT + "Unknown browser"
+
+
+def _waiting_for_locks():
+    """How many other sessions of the test database wait for a lock."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND cardinality(pg_blocking_pids(pid)) > 0"
+        )
+        return cursor.fetchone()[0]
+
+
+def _follow(path):
+    """POST the link from a browser of its own, on this thread's database connection."""
+    try:
+        return Client().post(path).content.decode()
+    finally:
+        connection.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_clicks_at_once_end_the_browser_and_audit_it_once(user, password):
+    """Both clicks find the browser live and wait to delete its row (the test holds the
+    row's lock until PostgreSQL shows both waiting): one ends it, the other finds it gone."""
+    browser = Client(HTTP_USER_AGENT=FIREFOX)
+    browser.post(LOGIN, {"username": user.username, "password": password})
+    path = revoke_path(notices()[0])
+    key = browser.session.session_key
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        with transaction.atomic():
+            BrowserSession.objects.select_for_update().get(session_key=key)
+            clicks = [pool.submit(_follow, path) for _ in range(2)]
+            deadline = time.monotonic() + 30
+            while _waiting_for_locks() < 2:
+                assert time.monotonic() < deadline, "the clicks never reached the delete"
+                assert not any(click.done() for click in clicks), [c.result() for c in clicks]
+                time.sleep(0.01)  # poll interval, not a wait for timing
+        pages = sorted(click.result(timeout=30) for click in clicks)
+    assert ["already signed out" in page for page in pages].count(True) == 1
+    assert ["is signed out" in page for page in pages].count(True) == 1
+    assert AuthEvent.objects.filter(kind=AuthEvent.Kind.SESSION_REVOKED).count() == 1
+    assert not signed_in(browser)
