@@ -161,9 +161,12 @@ def _fetch_keys(provider: Provider, document: dict[str, Any]) -> list[dict[str, 
     return keys
 
 
-def _keys(provider: Provider, document: dict[str, Any]) -> list[dict[str, Any]]:
+def _keys(provider: Provider, document: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
+    """(the key set, whether it was fetched just now)."""
     keys = _cache_get(_key("jwks", provider))
-    return keys if isinstance(keys, list) else _fetch_keys(provider, document)
+    if isinstance(keys, list):
+        return keys, False
+    return _fetch_keys(provider, document), True
 
 
 def _matching(keys: list[dict[str, Any]], kid: object) -> list[dict[str, Any]]:
@@ -177,9 +180,9 @@ def _signing_key(
 ) -> jwt.PyJWK:
     """The key of `kid` for `alg`, from the cached set or, for an unknown kid, a fresh one
     (rate-limited)."""
-    keys = _keys(provider, document)
+    keys, fresh = _keys(provider, document)
     found = _matching(keys, kid)
-    if not found and _refetch_allowed(provider):
+    if not found and not fresh and _refetch_allowed(provider):
         found = _matching(_fetch_keys(provider, document), kid)
     if len(found) != 1:
         raise _refused("unknown_key")

@@ -161,6 +161,18 @@ def test_an_unknown_provider_is_refused_alike(social, oidc_provider):
     _nothing_made()
 
 
+def test_a_provider_without_a_client_secret_serves_apps(social, oidc_provider, settings, client):
+    settings.ACCOUNTS = {
+        **settings.ACCOUNTS,
+        "SOCIAL_PROVIDERS": [{**oidc_provider.settings_entry(), "client_secret": ""}],
+    }
+
+    social(oidc_provider.mint())
+
+    assert "/accounts/social/" not in client.get("/accounts/login/").content.decode()
+    assert client.post("/accounts/social/stub/login/").status_code == 404
+
+
 def test_a_token_of_another_configured_provider_is_refused(social, oidc_provider, settings):
     other = {**oidc_provider.settings_entry("other"), "client_id": "other-client"}
     settings.ACCOUNTS = {
@@ -214,6 +226,12 @@ def test_a_rotated_key_is_fetched_once_and_then_works(social, oidc_provider):
     social(oidc_provider.mint(), device_id="c")
 
     assert oidc_provider.jwks_fetches == 2
+
+
+def test_a_forged_kid_on_a_cold_cache_fetches_the_keys_once(social, oidc_provider):
+    _refused(social(oidc_provider.mint(key=SigningKey("forged")), expect=401))
+
+    assert oidc_provider.jwks_fetches == 1
 
 
 def test_forged_kids_fetch_the_keys_at_most_once_per_interval(social, oidc_provider):
