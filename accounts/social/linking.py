@@ -122,6 +122,24 @@ def _create(
     return user
 
 
+# ASCII letters only: the one case folding under which two addresses are the same mailbox
+# for linking. The database's own (PostgreSQL's UPPER/LOWER behind `iexact`) also folds
+# the dotless i (U+0131), the long s (U+017F), the Kelvin sign (U+212A)... to ASCII
+# letters: a lookalike address.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _account_of_address(email: str) -> User | None:
+    """The account whose address is `email` up to the case of its ASCII letters, or None.
+    Never one the database's Unicode case folding only makes look equal
+    (`v\u0131ctim@example.com` is not `victim@example.com`: CVE-2019-19844's class)."""
+    folded = email.translate(_ASCII_LOWER)
+    for candidate in get_user_model().objects.filter(email__iexact=email):
+        if candidate.email.translate(_ASCII_LOWER) == folded:
+            return candidate
+    return None
+
+
 class _AccountUnverifiedError(Exception):
     """A verified provider address names an account whose own address is unverified."""
 
@@ -139,7 +157,7 @@ def _resolve_once(
         return _active(user)
     email, verified = provider_email(claims)
     if email and verified:
-        existing = get_user_model().objects.filter(email__iexact=email).first()
+        existing = _account_of_address(email)
         if existing is not None:
             _active(existing)
             if not email_verified(user=existing):
