@@ -5,14 +5,16 @@ erase_deleted_accounts`, also run by `flush_expired_sessions`).
 The grace keeps the account restorable by an administrator (set `is_active` and clear
 `deletion_requested_at`) until the erasure, which cannot be undone. The erased row stays
 as a tombstone (username `deleted:<id>`, no address, names, password, second factors or
-device or browser sessions), so the audit events keep their user link; the events themselves keep
-only the username they were written with (their address and user agent are cleared).
+device or browser sessions, provider links), so the audit events keep their user link; the
+events themselves keep only the username they were written with (their address and user
+agent are cleared; failed sign-ins that typed the e-mail address take the username).
 """
 
 from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -100,8 +102,15 @@ def account_erase(*, user_id: int) -> bool:
         ApiKey.objects.filter(owner=user).update(owner=None)
         Authenticator.objects.filter(user=user).delete()
         EmailAddress.objects.filter(user=user).delete()  # its addresses, verified or pending
+        SocialAccount.objects.filter(user=user).delete()  # its providers' ids and claims
         DeviceSession.objects.filter(user=user).delete()
         BrowserSession.objects.filter(user=user).delete()
+        if user.email:
+            # Failed sign-ins that typed the address as the name (no user link) name the
+            # person: they become the account's, under its username, as the others are.
+            AuthEvent.objects.filter(user=None, username__iexact=user.email).update(
+                user=user, username=username
+            )
         AuthEvent.objects.filter(user=user).update(ip_address=None, user_agent="")
         # A bulk update: no signal, so no "password changed" event for the tombstone.
         User.objects.filter(pk=user.pk).update(
