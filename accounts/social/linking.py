@@ -57,7 +57,10 @@ def provider_email(claims: dict[str, Any]) -> tuple[str, bool]:
         return "", False
     verified = claims.get("email_verified")
     verified = verified is True or (isinstance(verified, str) and verified.lower() == "true")
-    return get_user_model().objects.normalize_email(email), verified
+    # The domain's ASCII letters in lower case, nothing else: Django's normalize_email lowers
+    # it with Unicode rules (the Kelvin sign K becomes k), making a lookalike of an address.
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.translate(_ASCII_LOWER)}", verified
 
 
 def _active(user: User) -> User:
