@@ -1,7 +1,7 @@
 """Social sign-in for apps: a provider's ID token for a device session.
 
 `social_sign_in` verifies the token (accounts.social.oidc), finds or makes the account
-(accounts.social.linking), refuses an unverified address (email_verified_check) and an
+(accounts.social.linking), refuses an unverified address (sign_in_verified_check) and an
 account with a second factor (MfaRequired with an `mfa_token`, finished at
 /auth/token/mfa/ as after a password), then opens a device session like every sign-in
 (device limit, replacement of the same device_id, new-device notice), its `amr` "fed"
@@ -13,14 +13,14 @@ from typing import Any
 from django.http import HttpRequest
 
 from accounts import auth
-from accounts.errors import EmailUnverified, SocialTokenInvalid
+from accounts.errors import SocialTokenInvalid
 from accounts.mfa import signin as mfa_signin
 from accounts.models import AuthEvent, User
 from accounts.security.audit import record_event
 from accounts.social.linking import social_user_resolve
 from accounts.social.oidc import id_token_verify
 from accounts.social.providers import Provider, provider_get
-from accounts.users.verification import email_verified_check
+from accounts.users.verification import sign_in_verified_check
 
 AMR_FEDERATED = "fed"
 # RFC 8176's registered method references: the provider's `amr` values the kit passes on.
@@ -62,7 +62,8 @@ def social_account_for(
     *, request: HttpRequest | None, provider: Provider, claims: dict[str, Any]
 ) -> User:
     """The account verified `claims` sign in, ready for a session: linked or made
-    (accounts.social.linking), its address verified when that is mandatory."""
+    (accounts.social.linking), its address verified when that is mandatory
+    (sign_in_verified_check: EmailUnverified, and a new verification link is mailed)."""
     try:
         user = social_user_resolve(request=request, provider=provider, claims=claims)
     except SocialTokenInvalid as refused:
@@ -73,17 +74,8 @@ def social_account_for(
             reason=refused.reason,
         )
         raise
-    try:
-        email_verified_check(user=user)
-    except EmailUnverified:
-        record_event(
-            AuthEvent.Kind.SOCIAL_SIGN_IN_REFUSED,
-            request=request,
-            user=user,
-            provider=provider.id,
-            reason="email_unverified",
-        )
-        raise
+    # As every sign-in path: refused before any session, audited, a new link mailed.
+    sign_in_verified_check(user=user, request=request)
     return user
 
 

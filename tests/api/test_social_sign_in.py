@@ -7,6 +7,7 @@ import jwt
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
+from django.core import mail
 
 from accounts.models import AuthEvent, DeviceSession, User
 from tests.oidc_provider import SigningKey
@@ -377,6 +378,9 @@ def test_an_unverified_account_gets_403_before_any_session(
 
     assert response.json()["code"] == "email_unverified"
     assert not DeviceSession.objects.exists()
+    assert AuthEvent.objects.filter(kind=AuthEvent.Kind.LOGIN_EMAIL_UNVERIFIED, user=ada).exists()
+    assert len(mail.outbox) == 1  # a new verification link, as after a password
+    assert mail.outbox[0].to == ["ada@example.com"]
 
 
 def test_the_device_limit_holds(social, oidc_provider, settings):
