@@ -117,7 +117,10 @@ def send_signup_mail(
     if user is None:
         return
     with translation.override(language or None):
-        address = _pending_address(user, user.email) if created else None
+        # With "none" the address stays unverified (accounts.users.verification) but no
+        # link is sent: a welcome.
+        verify = created and verification.email_verification_mode() != verification.NONE
+        address = _pending_address(user, user.email) if verify else None
         if address is not None:
             _send("verify_email", _verification_context(address, domain, use_https), user.email)
             return

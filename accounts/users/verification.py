@@ -2,9 +2,10 @@
 and the verification itself (sign-up's address, and the new address of an e-mail change).
 
 The store is allauth.account's `EmailAddress`. An account counts as verified unless it has
-an `EmailAddress` row for its current address marked unverified: sign-up writes that row,
-so users created by staff, `createsuperuser` or a data import (no row) count as verified,
-as the issue asks, with no back-fill migration. An e-mail change (accounts.users
+an `EmailAddress` row for its current address marked unverified: sign-up writes that row
+(in every mode: "none" only lets it sign in unverified), so users created by staff,
+`createsuperuser` or a data import (no row) count as verified, as the issue asks, with no
+back-fill migration. An e-mail change (accounts.users
 .email_change) writes an unverified row for the new address beside the account's own
 address, which stays the account's until that row is verified.
 
@@ -185,9 +186,12 @@ def email_verify(*, key: str, request: HttpRequest | None) -> User:
 
 
 def signup_email_address_add(*, user: AbstractBaseUser, email: str) -> None:
-    """At sign-up, unless the mode is "none": the new account's address, unverified."""
-    if email_verification_mode() != NONE:
-        email_address_add(user=user, email=email, primary=True)
+    """At sign-up, whatever the mode: the new account's address, unverified. With "none"
+    too: the mode decides whether an unverified address may sign in, not whether it is
+    proven, and social sign-in links only to a proven one (accounts.social.linking):
+    without the row, whoever signed up first with someone's address would be handed that
+    person's provider sign-ins."""
+    email_address_add(user=user, email=email, primary=True)
 
 
 def mask_email(email: str) -> str:

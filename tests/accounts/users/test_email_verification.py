@@ -114,12 +114,19 @@ def test_a_registered_address_gets_the_existing_account_mail_and_no_row(
     assert "/accounts/email/verify/" not in mail.body
 
 
-def test_with_mode_none_a_sign_up_is_welcomed_and_verified(settings, request_, mailoutbox):
+def test_with_mode_none_a_sign_up_is_welcomed_and_signs_in_unverified(
+    settings, request_, mailoutbox
+):
+    """Mode "none" lets the address sign in unproven; it does not make it proven (social
+    sign-in links only to a proven address: tests/accounts/social)."""
     settings.ACCOUNTS = {**settings.ACCOUNTS, "EMAIL_VERIFICATION": "none"}
     sign_up(username="grace", email="grace@example.com", password=NEW_PASSWORD, request=request_)
-    assert not EmailAddress.objects.exists()
-    assert email_verified(user=User.objects.get(username="grace"))
+    grace = User.objects.get(username="grace")
+    assert not EmailAddress.objects.get(user=grace).verified
+    assert not email_verified(user=grace)
+    email_verified_check(user=grace)  # no EmailUnverified: it signs in
     assert "Welcome" in mailoutbox[0].subject
+    assert "/accounts/email/verify/" not in mailoutbox[0].body
 
 
 def test_users_made_by_createsuperuser_or_staff_count_as_verified(
