@@ -26,9 +26,11 @@ from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from accounts.errors import Throttled
 from accounts.models import AuthEvent, User
 from accounts.security.audit import record_event
 from accounts.security.lockout import verify_password
+from accounts.security.ratelimit import rate_limit_hit
 from accounts.users import tasks
 from accounts.users.verification import email_address_add, email_taken_by_another
 
@@ -37,6 +39,10 @@ SAME_ADDRESS = _("This is already your e-mail address.")
 REQUIRED = _("This field is required.")
 # The longest address EmailAddress stores (allauth.account's EMAIL_MAX_LENGTH).
 MAX_LENGTH = 254
+# Changes one account may ask for (each mails an address the caller chooses, as sign-up
+# and reset do, which have limits of their own): per account, on every transport.
+EMAIL_CHANGE_RATE = "5/hour"
+EMAIL_CHANGE_FLOW = "email_change"
 
 
 def email_change_request(
@@ -46,6 +52,7 @@ def email_change_request(
 
     ValidationError {field: [...]} writing nothing for a wrong password (counted by the
     lockout; LockedOut while locked), a malformed address or the account's own address.
+    Throttled (nothing written, nothing mailed) past EMAIL_CHANGE_RATE for this account.
     """
     email = User.objects.normalize_email((email or "").strip())
     errors: dict[str, list[str]] = {}
@@ -64,6 +71,9 @@ def email_change_request(
         errors["email"] = [str(SAME_ADDRESS)]
     if errors:
         raise ValidationError(errors)
+    retry_after = rate_limit_hit(flow=EMAIL_CHANGE_FLOW, key=str(user.pk), rate=EMAIL_CHANGE_RATE)
+    if retry_after is not None:
+        raise Throttled(retry_after)
     with transaction.atomic():
         # Only the newest request can complete: older pending rows (and their links) go.
         email_changes_cancel(user=user, keep=email)

@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.errors import LockedOut
+from accounts.errors import LockedOut, Throttled
 from accounts.users.email_change import email_change_request
 from accounts.users.verification import email_verification_read, email_verify
 from accounts.web.forms import EmailChangeForm, add_service_errors
@@ -62,6 +62,11 @@ def email_change(request: HttpRequest) -> HttpResponse:
             add_service_errors(form, error)
         except LockedOut as refusal:  # LockoutMiddleware makes the page a 429
             form.add_error(None, refusal.detail)
+        except Throttled as refusal:  # too many changes asked for: nothing mailed
+            form.add_error(None, refusal.detail)
+            response = account_page(request, status=429, email_form=form)
+            response["Retry-After"] = str(refusal.retry_after)
+            return response
         else:
             messages.success(
                 request,

@@ -112,7 +112,11 @@ class MeEmailView(APIView):
             ),
             401: AUTH_401,
             403: error(["csrf_failed"]),
-            429: error(["too_many_attempts"], "Locked out: see Retry-After."),
+            429: error(
+                ["too_many_attempts", "throttled"],
+                "`too_many_attempts`: locked out by wrong passwords. `throttled`: more "
+                "changes asked for than 5 an hour (nothing is mailed). See Retry-After.",
+            ),
         },
     )
     def post(self, request):
