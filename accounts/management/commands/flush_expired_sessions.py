@@ -1,5 +1,6 @@
-"""manage.py flush_expired_sessions: prune ended device sessions, old audit events and the
-spent rows of the second-factor flows; erase accounts deleted past their grace."""
+"""manage.py flush_expired_sessions: prune ended device sessions, old audit events, the
+spent rows of the second-factor flows and the task queue's finished rows; erase accounts
+deleted past their grace."""
 
 import time
 from datetime import timedelta
@@ -8,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from accounts.conf import kit_settings
 from accounts.models import AuthEvent, DeviceSession, MfaChallenge, TotpCodeUse
@@ -16,13 +18,19 @@ from accounts.users.deletion import accounts_erase_deleted
 # Second-factor steps (MfaChallenge) expired, and TOTP time steps (TotpCodeUse) accepted,
 # longer ago than this are deleted: a step that old is refused by its own check anyway.
 MFA_ROWS_KEPT = timedelta(days=1)
+# Finished tasks of the queue (TASKS_BACKEND database) are deleted this long after they
+# ended: their arguments hold the e-mail address each one mailed (sign-up, reset for any
+# address typed, an e-mail change's new address), personal data kept no longer than that
+# (and so gone before a deleted account is erased). Tasks not run yet are never touched.
+TASK_RESULTS_KEPT = timedelta(days=1)
 
 
 class Command(BaseCommand):
     help = (
         "Delete device sessions that ended more than ACCOUNTS_SESSION_RETENTION_DAYS ago "
         "and audit events older than ACCOUNTS_AUDIT_RETENTION_DAYS, and second-factor steps "
-        "and used TOTP steps older than a day, in batches of "
+        "and used TOTP steps older than a day, and tasks of the queue finished more than a "
+        "day ago, in batches of "
         "--batch-size rows, one short transaction each (docs/operations.md); then "
         "erase_deleted_accounts. Safe to run from cron, also while the site serves; "
         "stopped early, the next run continues."
@@ -69,14 +77,18 @@ class Command(BaseCommand):
             f"Deleted {sessions_deleted} ended device session(s) and "
             f"{events_deleted} audit event(s)."
         )
+        tasks_deleted, tasks_done = self._delete_in_batches(
+            DBTaskResult.objects.finished().filter(finished_at__lt=now - TASK_RESULTS_KEPT)
+        )
         self.stdout.write(
             f"Deleted {steps_deleted} expired second-factor step(s) and "
             f"{codes_deleted} used TOTP step(s)."
         )
+        self.stdout.write(f"Deleted {tasks_deleted} finished task(s) of the queue.")
         # Few rows (the accounts deleted in a day or so): no batches needed.
         erased = accounts_erase_deleted(now=now)
         self.stdout.write(f"Erased {erased} deleted account(s) (erase_deleted_accounts).")
-        if not (sessions_done and events_done and steps_done and codes_done):
+        if not (sessions_done and events_done and steps_done and codes_done and tasks_done):
             self.stdout.write("Stopped at --max-seconds; the next run continues.")
 
     def _delete_in_batches(self, queryset):
