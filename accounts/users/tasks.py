@@ -9,6 +9,8 @@ made when the task runs). Every task is safe to run again (a retry sends one mor
 equally valid, e-mail and writes nothing else) and returns nothing.
 """
 
+import unicodedata
+from collections.abc import Iterator
 from typing import Any
 
 from allauth.account import app_settings as allauth_settings
@@ -27,9 +29,33 @@ from accounts.conf import kit_settings
 from accounts.users import verification
 
 
+def _same_address(typed: str, stored: str) -> bool:
+    """Django's reset rule for two addresses: equal once NFKC-normalised and case-folded."""
+    return (
+        unicodedata.normalize("NFKC", typed).casefold()
+        == unicodedata.normalize("NFKC", stored).casefold()
+    )
+
+
 class _ResetMailForm(PasswordResetForm):
     """Django's reset mail (active users with a usable password, matched case-insensitively)
-    with the kit's link and branding."""
+    with the kit's link and branding; also to an active account made by a social sign-in
+    that has no password yet: the link gives it its first one, which deleting the account
+    or changing its address asks for (an unusable password without a provider link
+    still gets none)."""
+
+    def get_users(self, email: str) -> Iterator[Any]:
+        yield from super().get_users(email)
+        social_only = (
+            get_user_model()
+            ._default_manager.filter(
+                email__iexact=email, is_active=True, socialaccount__isnull=False
+            )
+            .distinct()
+        )
+        for user in social_only:
+            if not user.has_usable_password() and _same_address(email, user.email):
+                yield user
 
     def send_mail(
         self,
