@@ -1,5 +1,9 @@
 """A deactivated or deleted user's device sessions end at once, and so do the sessions of
-a user whose password changes (accounts.users.password_changes). Connected in apps.py.
+a user whose password changes (accounts.users.password_changes). A user whose address is
+set by any path but its own verification (the admin, a staff script) loses the
+verification links still out for other addresses (accounts.users.email_change
+.email_changes_cancel): a stale link must not put back an address staff replaced.
+Connected in apps.py.
 
 Only saves and deletes through the ORM send these signals: a bulk `QuerySet.update(
 is_active=False)` does not, so deactivate users one by one (the admin does).
@@ -13,12 +17,28 @@ from django.db.models.signals import post_init, post_save, pre_delete, pre_save
 from accounts.devices import sessions
 from accounts.models import DeviceSession, User
 from accounts.users import password_changes
+from accounts.users.email_change import email_changes_cancel
 
 # The receivers keep their marks on the user (`_kit_...`): `instance` is Any.
 
 
 def remember_active_flag(sender: type[User], instance: Any, **kwargs: Any) -> None:
     instance._kit_was_active = instance.__dict__.get("is_active")
+    instance._kit_loaded_email = instance.__dict__.get("email")
+
+
+def void_stale_links_on_email_change(
+    sender: type[User], instance: Any, created: bool, **kwargs: Any
+) -> None:
+    """The address changed since the user was loaded: the pending rows of other addresses
+    (a sign-up's old one, a change asked for before) go, and their links with them. When
+    it was email_verify that set it, they are already gone."""
+    loaded = getattr(instance, "_kit_loaded_email", None)
+    current = instance.__dict__.get("email")
+    instance._kit_loaded_email = current
+    if created or loaded is None or current is None or loaded.lower() == current.lower():
+        return
+    email_changes_cancel(user=instance)
 
 
 def revoke_sessions_of_deactivated_user(
@@ -82,4 +102,7 @@ def connect() -> None:
     )
     pre_delete.connect(
         revoke_sessions_of_deleted_user, sender=User, dispatch_uid="kit-user-deleted"
+    )
+    post_save.connect(
+        void_stale_links_on_email_change, sender=User, dispatch_uid="kit-user-email-set"
     )
