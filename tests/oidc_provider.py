@@ -70,6 +70,7 @@ class StubProvider:
         self.consent_page = False
         self.deny = False
         self.down = False  # every route answers 503
+        self.down_answers = 0  # how many requests it refused while down
         self.discovery_issuer: str | None = None  # another issuer in the document
         self.discovery_fetches = 0
         self.jwks_fetches = 0
@@ -229,6 +230,7 @@ class StubProvider:
                 url = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 if stub.down:
+                    stub.down_answers += 1
                     self._send(503, {"error": "down"})
                 elif url.path == "/.well-known/openid-configuration":
                     stub.discovery_fetches += 1

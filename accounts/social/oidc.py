@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 
 # Seconds a discovery document and a key set stay cached.
 METADATA_TTL = 3600
+# Seconds a provider whose discovery document could not be fetched is answered "unavailable"
+# without asking it again: a provider that is down or hangs costs one sign-in a timeout,
+# not every sign-in (and every worker) while it stays down.
+PROVIDER_DOWN_SECONDS = 30
 # Seconds between two fetches of a key set for an unknown key id.
 KID_REFETCH_SECONDS = 60
 # Seconds of clock difference allowed on `exp`, `iat` and `nbf`.
@@ -123,7 +127,14 @@ def provider_metadata(provider: Provider) -> dict[str, Any]:
     document = _cache_get(key)
     if isinstance(document, dict):
         return document
-    document = http.get_json(discovery_url(provider))
+    down_key = _key("down", provider)
+    if _cache_get(down_key):
+        raise SocialProviderUnavailable()
+    try:
+        document = http.get_json(discovery_url(provider))
+    except SocialProviderUnavailable:
+        _cache_set(down_key, True, PROVIDER_DOWN_SECONDS)
+        raise
     if not isinstance(document, dict) or document.get("issuer") != provider.issuer:
         logger.warning(
             "social sign-in: %s: the discovery document names another issuer", provider.id

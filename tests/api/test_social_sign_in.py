@@ -8,6 +8,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.core import mail
+from django.core.cache import cache
 
 from accounts.models import AuthEvent, DeviceSession, User
 from tests.oidc_provider import SigningKey
@@ -200,6 +201,21 @@ def test_the_provider_down_is_503_and_nothing_made(social, oidc_provider):
 
     assert response.json()["code"] == "service_unavailable"
     _nothing_made()
+
+
+def test_a_provider_that_is_down_is_asked_once_per_interval(social, oidc_provider):
+    """Each refused fetch would hold a worker up to the HTTP timeout: while the provider
+    stays down, the next sign-ins answer 503 at once, and it is asked again later."""
+    oidc_provider.down = True
+    for device in ("a", "b", "c"):
+        social(oidc_provider.mint(), device_id=device, expect=503)
+    assert oidc_provider.down_answers == 1
+
+    oidc_provider.down = False
+    social(oidc_provider.mint(), device_id="d", expect=503)  # still within the interval
+    cache.clear()  # the interval is over (the marker expired)
+    social(oidc_provider.mint(), device_id="e")
+    assert oidc_provider.discovery_fetches == 1
 
 
 def test_a_document_of_another_issuer_is_refused(social, oidc_provider):
