@@ -38,7 +38,13 @@ def email_verify_page(request: HttpRequest, key: str) -> HttpResponse:
     address = email_verification_read(key=key)
     if address is None:
         return render(request, VERIFY_TEMPLATE, {"state": "invalid"}, status=400)
-    return render(request, VERIFY_TEMPLATE, {"state": "confirm", "email": address.email})
+    # The account is named: someone who signed up with another person's address must not
+    # have them confirm it unawares (it would hand them that person's provider sign-ins).
+    return render(
+        request,
+        VERIFY_TEMPLATE,
+        {"state": "confirm", "email": address.email, "username": address.user.get_username()},
+    )
 
 
 @sensitive_post_parameters("password")

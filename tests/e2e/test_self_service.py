@@ -39,9 +39,11 @@ def sign_in(page, live_server, username, password):
 
 
 def confirm_link(page, live_server, path, address):
-    """Follow a verification link: the page names the address and asks; confirm."""
+    """Follow a verification link: the page names the address and the account, and asks;
+    confirm."""
     page.goto(f"{live_server.url}{path}")
-    assert page.get_by_text(f"Confirm that {address} is your e-mail address.").is_visible()
+    question = f"Confirm that {address} is the e-mail address of the account {USERNAME}."
+    assert page.get_by_text(question).is_visible()
     page.get_by_role("button", name="Confirm").click()
     page.wait_for_load_state()
     assert page.get_by_role("status").inner_text() == "Your e-mail address is confirmed."

@@ -6,10 +6,11 @@ import json
 import re
 
 import pytest
-from allauth.account.models import EmailAddress
+from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from django.test import Client
 
 from accounts.models import AuthEvent, BrowserSession, User
+from accounts.users.verification import signup_email_address_add
 from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -222,3 +223,17 @@ def test_the_change_form_needs_csrf_and_a_signed_in_user(user):
     )
     assert not EmailAddress.objects.exists()
     assert User.objects.get(pk=user.pk).email == user.email
+
+
+def test_the_link_page_names_the_account_before_anything_is_confirmed(client):
+    """Whoever signed up with another person's address must not get it confirmed unawares:
+    the page names the account the address would join, and says not to confirm it."""
+    user = User.objects.create_user("mallory", "victim@example.com", "a-long-passphrase-1")
+    signup_email_address_add(user=user, email=user.email)
+    key = EmailConfirmationHMAC(EmailAddress.objects.get(user=user)).key
+
+    page = client.get(f"/accounts/email/verify/{key}/").content.decode()
+
+    assert "the e-mail address of the account <strong>mallory</strong>" in page
+    assert "If you did not create this account" in page
+    assert not EmailAddress.objects.get(user=user).verified
