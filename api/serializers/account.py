@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from accounts.security.lockout import verify_password
 from api.authentication import model_user
-from api.serializers.fields import StrictCharField
+from api.serializers.fields import StrictCharField, StrictEmailField
 from api.serializers.mfa import code_field
 
 
@@ -71,17 +71,17 @@ class PasswordResetConfirmSerializer(serializers.Serializer):
 
 
 class SignupSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    email = serializers.EmailField()
+    username = StrictCharField(max_length=150)
+    email = StrictEmailField()
     password = _password_field()
 
 
 class EmailVerifySerializer(serializers.Serializer):
-    key = serializers.CharField(
+    key = StrictCharField(
         max_length=512, help_text="The key of the verification e-mail (also in its link)."
     )
 
 
 class MeEmailSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254, help_text="The new address.")
+    email = StrictEmailField(max_length=254, help_text="The new address.")
     password = _password_field(max_length=4096)

@@ -29,7 +29,7 @@ class PasskeySignInSerializer(serializers.Serializer):
     challenge_token = StrictCharField(max_length=128, trim_whitespace=False)
     credential = credential_field()
     device_id = device_id_field(required=False)
-    device_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    device_name = StrictCharField(max_length=100, required=False, allow_blank=True)
     revoke_device_id = serializers.UUIDField(
         required=False,
         help_text="The `id` of one of your active sessions, signed out in the same step.",
@@ -42,7 +42,7 @@ class PasskeySignInSerializer(serializers.Serializer):
 
 class PasskeyRegisterSerializer(serializers.Serializer):
     credential = credential_field()
-    name = serializers.CharField(
+    name = StrictCharField(
         max_length=NAME_MAX_LENGTH,
         required=False,
         allow_blank=True,

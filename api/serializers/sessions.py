@@ -13,6 +13,7 @@ def device_id_field(**kwargs):
     return serializers.RegexField(
         DEVICE_ID_PATTERN,
         max_length=128,
+        trim_whitespace=False,  # the schema's pattern holds for the value as sent
         help_text=DEVICE_ID_HELP,
         error_messages={"invalid": "Use 1-128 characters of A-Za-z0-9._:-"},
         **kwargs,
@@ -48,7 +49,7 @@ class SignInSerializer(serializers.Serializer):
     )
     password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
     device_id = device_id_field(required=False)
-    device_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    device_name = StrictCharField(max_length=100, required=False, allow_blank=True)
     revoke_device_id = serializers.UUIDField(
         required=False,
         help_text="The `id` of one of your active sessions, signed out in the same step.",

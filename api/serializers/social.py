@@ -21,7 +21,7 @@ class SocialSignInSerializer(serializers.Serializer):
         "`nonce` must then be the same.",
     )
     device_id = device_id_field(required=False)
-    device_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    device_name = StrictCharField(max_length=100, required=False, allow_blank=True)
     revoke_device_id = serializers.UUIDField(
         required=False,
         help_text="The `id` of one of your active sessions, signed out in the same step.",
