@@ -134,3 +134,13 @@ def test_revoke_sessions_needs_its_scope(api_client, make_api_key, user, sign_in
     assert DeviceSession.objects.get().revoked_at is None
     user.refresh_from_db()
     assert user.sessions_version == 0
+
+
+@pytest.mark.parametrize("token", [" ", "\u0085\t", "\n"])
+def test_introspect_a_whitespace_token_is_inactive_not_a_blank_field(introspect, token):
+    """The schema takes any non-empty string: whitespace is a token that is not live
+    (200 inactive), not a 400 "may not be blank" after trimming (CI's fuzz seed 712135350)."""
+    response = introspect(token)
+
+    assert response.status_code == 200
+    assert response.json() == {"active": False}
